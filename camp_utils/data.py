@@ -1,0 +1,390 @@
+"""Datasets for the course: an embedded one that is generated, and real ones when present.
+
+* :class:`ShapesDataset` -- coloured circles, squares, triangles and crosses on a
+  cluttered background, generated in about a second, with the object's box for
+  every image. Needs no download, so every notebook and test can use it.
+* :func:`shapes_loaders` -- train / valid / test ``DataLoader`` s for it.
+* :func:`load_dataset` -- CIFAR-10 or FashionMNIST through torchvision, from
+  ``data/`` (downloads only when asked).
+* :func:`load_image_folder` -- a learner's own photos in class folders
+  (the course's ``data/rmb_split/train/{1,100}``).
+* :func:`denormalize` -- undo ``Normalize`` for display (the course's ``transform_invert``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from .paths import data_dir
+
+__all__ = [
+    "ShapesDataset",
+    "SHAPES_MEAN",
+    "SHAPES_STD",
+    "shapes_transform",
+    "shapes_loaders",
+    "denormalize",
+    "load_dataset",
+    "load_image_folder",
+    "DATASET_STATS",
+]
+
+# Per-channel mean and std of ShapesDataset("train", seed=0), rounded; used by Normalize.
+SHAPES_MEAN = (0.5, 0.5, 0.5)
+SHAPES_STD = (0.225, 0.225, 0.225)
+
+SPLITS = ("train", "valid", "test")
+DEFAULT_SIZES = {"train": 6000, "valid": 1000, "test": 1000}
+
+
+def _circle(u, v, r):
+    return torch.sqrt(u * u + v * v) - r
+
+
+def _square(u, v, r):
+    return torch.maximum(u.abs(), v.abs()) - 0.8 * r
+
+
+def _triangle(u, v, r):
+    # Equilateral, pointing up: the largest distance to its three edge lines.
+    angles = (math.pi / 2, math.pi / 2 + 2 * math.pi / 3, math.pi / 2 + 4 * math.pi / 3)
+    d = [u * math.cos(a) + v * math.sin(a) for a in angles]
+    return torch.maximum(torch.maximum(d[0], d[1]), d[2]) - 0.6 * r
+
+
+def _cross(u, v, r):
+    au, av, w = u.abs(), v.abs(), 0.3 * r
+    return torch.minimum(torch.maximum(au - r, av - w), torch.maximum(au - w, av - r))
+
+
+def _render(n: int, size: int, generator: torch.Generator):
+    """Draw ``n`` images; return (images uint8 (n,3,S,S), labels (n,), boxes (n,4))."""
+    g = generator
+    s = size
+
+    def uniform(*shape, low=0.0, high=1.0):
+        return low + (high - low) * torch.rand(*shape, generator=g)
+
+    labels = torch.arange(n) % 4
+    labels = labels[torch.randperm(n, generator=g)]
+
+    # Pixel-centre coordinates, shape (1, S, S).
+    coords = torch.arange(s, dtype=torch.float32) + 0.5
+    ys, xs = torch.meshgrid(coords, coords, indexing="ij")
+    xs, ys = xs[None], ys[None]
+
+    # Background: a smooth random colour field plus pixel noise ...
+    coarse = uniform(n, 3, 4, 4, low=0.1, high=0.9)
+    background = F.interpolate(coarse, size=(s, s), mode="bilinear", align_corners=False)
+    background.add_(torch.randn(n, 3, s, s, generator=g).mul_(0.05))
+    # ... and clutter: thin random strokes, so no single pixel or colour gives the class away.
+    for _ in range(3):
+        a = uniform(n, 2, high=s)[:, :, None, None]
+        d = uniform(n, 2, high=s)[:, :, None, None] - a
+        dx, dy = d[:, 0], d[:, 1]
+        px, py = xs - a[:, 0], ys - a[:, 1]
+        h = (px * dx + py * dy).div_(dx * dx + dy * dy + 1e-6).clamp_(0, 1)
+        # distance to the segment, then alpha for a stroke about 1.2 px wide
+        dist = (px - h * dx).square_().add_((py - h * dy).square_()).sqrt_()
+        stroke = dist.neg_().add_(1.1).clamp_(0, 1)[:, None]
+        background.lerp_(uniform(n, 3, 1, 1).expand_as(background), stroke)
+
+    # The object: centre, radius and rotation.
+    radius = uniform(n, low=0.18 * s, high=0.3 * s)
+    margin = radius + 1.0
+    cx = margin + uniform(n) * (s - 2 * margin)
+    cy = margin + uniform(n) * (s - 2 * margin)
+    theta = uniform(n, low=-math.pi / 6, high=math.pi / 6)
+    r = radius[:, None, None]
+    c, si = torch.cos(theta)[:, None, None], torch.sin(theta)[:, None, None]
+    u0, v0 = xs - cx[:, None, None], ys - cy[:, None, None]
+    u, v = u0 * c + v0 * si, -u0 * si + v0 * c
+
+    # Signed distance to the object's outline (negative inside), computed per
+    # class on that class's images only; an alpha of 0.5 - distance gives one
+    # pixel of anti-aliasing for free.
+    sdf = torch.empty(n, s, s)
+    for label, distance in enumerate((_circle, _square, _triangle, _cross)):
+        sel = labels == label
+        sdf[sel] = distance(u[sel], v[sel], r[sel])
+    alpha = (0.5 - sdf).clamp(0, 1)[:, None]  # (n, 1, S, S)
+
+    # Foreground colour: random, but pushed away from the background behind it.
+    fg = uniform(n, 3)
+    behind = (background * alpha).sum((2, 3)) / alpha.sum((2, 3)).clamp_min(1e-6)
+    too_close = (fg - behind).norm(dim=1) < 0.5
+    pushed = torch.where(behind > 0.5, behind - 0.55, behind + 0.55)
+    fg[too_close] = pushed[too_close].clamp(0, 1)
+    shade = 1.0 + 0.15 * (u / r)[:, None]  # a light left-to-right shading
+    image = background.lerp_((fg[:, :, None, None] * shade).clamp_(0, 1), alpha)
+    images = image.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+
+    # Object box from the visible mask: x1, y1 are exclusive, like slice ends.
+    mask = alpha[:, 0] > 0.5
+    cols, rows = mask.any(1), mask.any(2)
+    idx = torch.arange(s)
+    x0 = torch.where(cols, idx, s).amin(1)
+    x1 = torch.where(cols, idx, -1).amax(1) + 1
+    y0 = torch.where(rows, idx, s).amin(1)
+    y1 = torch.where(rows, idx, -1).amax(1) + 1
+    boxes = torch.stack([x0, y0, x1, y1], 1)
+    return images, labels, boxes
+
+
+class ShapesDataset(Dataset):
+    """Embedded image-classification dataset: 4 shapes on a cluttered background.
+
+    Every image is ``image_size`` x ``image_size`` RGB with one object, a
+    circle, square, triangle or cross, of random position, size (about 35-60 %
+    of the image), rotation (+-30 degrees) and colour, over a random smooth
+    colour field with noise and thin random strokes. Colour says nothing about
+    the class; the outline does. Classes are balanced.
+
+    The images are generated, not downloaded: the same ``seed`` and ``split``
+    give the same images on any machine; the three splits use separate random
+    streams and so do not overlap.
+
+    Args:
+        split: ``"train"``, ``"valid"`` or ``"test"``.
+        n: number of images; default 6000 / 1000 / 1000 for train / valid / test.
+        image_size: side in pixels (at least 16); 32 suits LeNet.
+        seed: dataset seed.
+        transform: applied to each image, a float tensor ``(3, H, W)`` in ``[0, 1]``
+            (e.g. :func:`shapes_transform` to normalise).
+
+    Attributes:
+        images: ``uint8`` tensor ``(N, 3, H, W)``.
+        labels: ``int64`` tensor ``(N,)``, indices into :attr:`classes`.
+        boxes: ``int64`` tensor ``(N, 4)``: ``(x0, y0, x1, y1)`` pixel box of the
+            object, ``x1``/``y1`` exclusive: the object is ``image[:, y0:y1, x0:x1]``.
+        classes: class names, in label order.
+    """
+
+    classes: tuple[str, ...] = ("circle", "square", "triangle", "cross")
+
+    def __init__(
+        self,
+        split: str = "train",
+        n: int | None = None,
+        *,
+        image_size: int = 32,
+        seed: int = 0,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if n is None:
+            n = DEFAULT_SIZES[split]
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int (number of images), got {n!r}")
+        if not isinstance(image_size, int) or image_size < 16:
+            raise ValueError(f"image_size must be an int >= 16 (pixels), got {image_size!r}")
+        self.split, self.seed, self.image_size, self.transform = split, seed, image_size, transform
+        stream = zlib.crc32(f"ShapesDataset/{seed}/{split}".encode())
+        generator = torch.Generator().manual_seed(stream)
+        # Chunks of 1000 keep the work in cache: ~1.5x faster than one big batch.
+        parts = [_render(min(1000, n - i), image_size, generator) for i in range(0, n, 1000)]
+        self.images, self.labels, self.boxes = (torch.cat(p) for p in zip(*parts))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = self.images[index].float() / 255.0
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[index])
+
+    def __repr__(self) -> str:
+        return (f"ShapesDataset(split={self.split!r}, n={len(self)}, image_size={self.image_size}, "
+                f"seed={self.seed}, classes={list(self.classes)})")
+
+
+def shapes_transform():
+    """``Normalize(SHAPES_MEAN, SHAPES_STD)`` for ShapesDataset images."""
+    from torchvision import transforms
+
+    return transforms.Normalize(SHAPES_MEAN, SHAPES_STD)
+
+
+def shapes_loaders(
+    batch_size: int = 64,
+    *,
+    sizes: dict[str, int] | None = None,
+    image_size: int = 32,
+    seed: int = 0,
+    num_workers: int = 0,
+) -> tuple[DataLoader, DataLoader, DataLoader]:
+    """Train, valid and test loaders over normalised :class:`ShapesDataset` splits.
+
+    The train loader shuffles with its own generator seeded by ``seed``, so the
+    batch order does not depend on (or change) the global random state.
+
+    Args:
+        batch_size: images per batch.
+        sizes: optional ``{"train": n, "valid": n, "test": n}`` overrides.
+        image_size, seed: passed to :class:`ShapesDataset`.
+        num_workers: ``DataLoader`` worker processes (0 is fastest for this small data).
+
+    Returns:
+        ``(train_loader, valid_loader, test_loader)``; each ``loader.dataset`` is the split.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    sizes = {**DEFAULT_SIZES, **(sizes or {})}
+    unknown = set(sizes) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"sizes has unknown split(s) {sorted(unknown)}; expected keys from {SPLITS}")
+    loaders = []
+    for split in SPLITS:
+        ds = ShapesDataset(split, sizes[split], image_size=image_size, seed=seed, transform=shapes_transform())
+        shuffle = split == "train"
+        gen = torch.Generator().manual_seed(seed) if shuffle else None
+        loaders.append(DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen,
+                                  num_workers=num_workers))
+    return tuple(loaders)  # type: ignore[return-value]
+
+
+def denormalize(
+    images: torch.Tensor, mean: Sequence[float] = SHAPES_MEAN, std: Sequence[float] = SHAPES_STD
+) -> torch.Tensor:
+    """Undo ``transforms.Normalize(mean, std)`` so images display as the eye sees them.
+
+    This is the course's ``transform_invert`` for tensors: ``x * std + mean``,
+    clamped to ``[0, 1]``. The input is not modified.
+
+    Args:
+        images: ``(C, H, W)`` or ``(B, C, H, W)`` float tensor.
+        mean, std: what ``Normalize`` was given; one value per channel.
+
+    Returns:
+        A new tensor of the same shape, in ``[0, 1]``.
+
+    Raises:
+        ValueError: if the tensor is not 3-D/4-D or mean/std do not match its channels.
+    """
+    if images.dim() not in (3, 4):
+        raise ValueError(f"images must be (C, H, W) or (B, C, H, W), got shape {tuple(images.shape)}")
+    channels = images.shape[-3]
+    if len(mean) != channels or len(std) != channels:
+        raise ValueError(f"mean and std need {channels} values (one per channel), "
+                         f"got {len(mean)} and {len(std)}")
+    m = torch.as_tensor(mean, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    s = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    return (images * s + m).clamp(0, 1)
+
+
+# --------------------------------------------------------------------------- real data
+# Mean and std per channel of each training set, as commonly published.
+DATASET_STATS = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "fashionmnist": ((0.2860,), (0.3530,)),
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+_TORCHVISION_NAMES = {"cifar10": ("CIFAR10", "CIFAR-10"), "fashionmnist": ("FashionMNIST", "FashionMNIST")}
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    *,
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    transform: Callable | None = None,
+) -> Dataset:
+    """Load CIFAR-10 or FashionMNIST with torchvision, from files already in ``data/``.
+
+    Args:
+        name: ``"cifar10"`` or ``"fashionmnist"`` (case and ``-``/``_`` ignored).
+        split: ``"train"`` or ``"test"`` (these datasets have no separate valid split).
+        root: folder holding the dataset files; default: the project's ``data/``.
+        download: fetch the files if they are missing (needs internet).
+        transform: default ``ToTensor()`` + ``Normalize`` with :data:`DATASET_STATS`.
+
+    Raises:
+        ValueError: unknown ``name`` or ``split``.
+        FileNotFoundError: files missing and ``download=False``; says how to get them.
+        ConnectionError: ``download=True`` but the download failed (offline?).
+    """
+    key = name.lower().replace("-", "").replace("_", "")
+    if key not in _TORCHVISION_NAMES:
+        raise ValueError(f"name must be one of {sorted(_TORCHVISION_NAMES)}, got {name!r}; "
+                         "for your own photos use load_image_folder(path)")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test' for {name}, got {split!r}")
+    import torchvision
+    from torchvision import transforms
+
+    cls_name, pretty = _TORCHVISION_NAMES[key]
+    folder = Path(root) if root is not None else data_dir()
+    if transform is None:
+        mean, std = DATASET_STATS[key]
+        transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    cls = getattr(torchvision.datasets, cls_name)
+    try:
+        return cls(str(folder), train=split == "train", transform=transform, download=download)
+    except RuntimeError as err:
+        if download:
+            raise
+        raise FileNotFoundError(
+            f"{pretty} was not found in '{folder}'. Either copy the dataset files there "
+            f"(as torchvision lays them out), or call load_dataset({name!r}, download=True) "
+            "on a machine with internet. Offline, use the embedded ShapesDataset instead."
+        ) from err
+    except OSError as err:  # URLError and socket errors are OSErrors
+        raise ConnectionError(
+            f"downloading {pretty} into '{folder}' failed ({err}). Are you offline? "
+            "Copy the files there by hand, or use the embedded ShapesDataset."
+        ) from err
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def load_image_folder(
+    root: str | os.PathLike,
+    *,
+    image_size: int = 32,
+    transform: Callable | None = None,
+):
+    """A learner's own images, one sub-folder per class (``root/<class>/<image>``).
+
+    The course used photos of bank notes in ``data/rmb_split/train/{1,100}``.
+    Default transform: ``Resize((image_size, image_size))``, ``ToTensor()``,
+    ``Normalize`` with ImageNet statistics.
+
+    Returns:
+        a ``torchvision.datasets.ImageFolder`` (``.classes``, ``.samples``).
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist or is not a folder.
+        ValueError: ``root`` has no class sub-folders, or they hold no images.
+    """
+    from torchvision import datasets, transforms
+
+    folder = Path(root)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder '{folder}' does not exist; expected "
+                                f"'{folder}/<class name>/<image files>'")
+    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise ValueError(f"image folder '{folder}' has no class sub-folders; expected "
+                         f"'{folder}/<class name>/<image files>'")
+    if not any(f.suffix.lower() in _IMAGE_SUFFIXES for d in class_dirs for f in d.rglob("*")):
+        raise ValueError(f"the class folders in '{folder}' hold no images "
+                         f"(looked for {', '.join(_IMAGE_SUFFIXES)})")
+    if transform is None:
+        mean, std = DATASET_STATS["imagenet"]
+        transform = transforms.Compose([
+            transforms.Resize((image_size, image_size)),
+            transforms.ToTensor(),
+            transforms.Normalize(mean, std),
+        ])
+    return datasets.ImageFolder(str(folder), transform=transform, allow_empty=True)
