@@ -224,8 +224,9 @@ def shapes_loaders(
 ) -> tuple[DataLoader, DataLoader, DataLoader]:
     """Train, valid and test loaders over normalised :class:`ShapesDataset` splits.
 
-    The train loader shuffles with its own generator seeded by ``seed``, so the
-    batch order does not depend on (or change) the global random state.
+    The train loader shuffles with the global random state, which
+    :func:`camp_utils.train.fit` seeds: the same ``fit(seed=...)`` gives the same
+    batch order every time.
 
     Args:
         batch_size: images per batch.
@@ -245,9 +246,7 @@ def shapes_loaders(
     loaders = []
     for split in SPLITS:
         ds = ShapesDataset(split, sizes[split], image_size=image_size, seed=seed, transform=shapes_transform())
-        shuffle = split == "train"
-        gen = torch.Generator().manual_seed(seed) if shuffle else None
-        loaders.append(DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen,
+        loaders.append(DataLoader(ds, batch_size=batch_size, shuffle=split == "train",
                                   num_workers=num_workers))
     return tuple(loaders)  # type: ignore[return-value]
 

@@ -1,0 +1,172 @@
+"""Models of the course.
+
+* :class:`LeNet` -- the course's LeNet for 3 x 32 x 32 inputs (lessons 19, 21, 22).
+* :class:`GapNet` -- a small CNN that ends in global average pooling and one
+  linear layer, the architecture Class Activation Maps need (lesson 23).
+* :func:`trained_gapnet` -- a GapNet trained on the embedded ShapesDataset,
+  trained once on first use and cached under ``data/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .paths import data_dir
+
+__all__ = ["LeNet", "GapNet", "trained_gapnet", "GAPNET_RECIPE"]
+
+
+def _check_classes(classes: int) -> None:
+    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 2:
+        raise ValueError(f"classes must be an int >= 2 (number of classes), got {classes!r}")
+
+
+class LeNet(nn.Module):
+    """LeNet-5 as used in the course, for ``(B, 3, 32, 32)`` inputs.
+
+    conv 5x5 (6) -> ReLU -> max-pool -> conv 5x5 (16) -> ReLU -> max-pool ->
+    FC 120 -> ReLU -> FC 84 -> ReLU -> FC ``classes``. Returns logits ``(B, classes)``.
+    """
+
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        _check_classes(classes)
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1:] != (3, 32, 32):
+            raise ValueError(f"LeNet expects inputs of shape (B, 3, 32, 32), got {tuple(x.shape)}")
+        x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
+        x = x.flatten(1)
+        x = torch.relu(self.fc1(x))
+        x = torch.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+def _conv_block(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class GapNet(nn.Module):
+    """A small CNN for CAM: ``features`` -> global average pooling -> one linear layer.
+
+    ``features`` maps ``(B, 3, H, W)`` to ``(B, width*4, H/4, W/4)``; ``pool``
+    averages each map to one number; ``fc`` maps those to class scores. Because
+    the classifier is linear on the pooled maps, the CAM of class ``c`` is
+    ``sum_k fc.weight[c, k] * features(x)[k]`` (Zhou et al., 2016).
+
+    Args:
+        classes: number of classes (>= 2).
+        width: channels of the first block; later blocks use 2x and 4x.
+    """
+
+    def __init__(self, classes: int, width: int = 16) -> None:
+        super().__init__()
+        _check_classes(classes)
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"width must be a positive int, got {width!r}")
+        self.features = nn.Sequential(
+            *_conv_block(3, width), nn.MaxPool2d(2),
+            *_conv_block(width, 2 * width), nn.MaxPool2d(2),
+            *_conv_block(2 * width, 4 * width), *_conv_block(4 * width, 4 * width),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4 * width, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+# How trained_gapnet trains; part of the cache fingerprint, so changing it retrains.
+GAPNET_RECIPE = {
+    "dataset": {"name": "ShapesDataset", "image_size": 32, "seed": 0, "train": 6000, "valid": 1000, "test": 1000},
+    "model": {"width": 16},
+    "optimizer": {"name": "Adam", "lr": 3e-3, "weight_decay": 1e-4},
+    "schedule": {"name": "OneCycleLR", "max_lr": 3e-3},
+    "epochs": 6,
+    "batch_size": 64,
+    "seed": 0,
+    "format": 1,
+}
+
+
+def _fingerprint(model: nn.Module) -> str:
+    shapes = [(k, list(v.shape)) for k, v in model.state_dict().items()]
+    blob = json.dumps({"recipe": GAPNET_RECIPE, "shapes": shapes, "torch": torch.__version__.split("+")[0]},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _train_gapnet() -> tuple[GapNet, float, float]:
+    from .data import shapes_loaders
+    from .train import evaluate, fit
+
+    r = GAPNET_RECIPE
+    d = r["dataset"]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(r["seed"])
+        model = GapNet(len(("circle", "square", "triangle", "cross")), **r["model"])
+    train, valid, test = shapes_loaders(
+        r["batch_size"], sizes={k: d[k] for k in ("train", "valid", "test")},
+        image_size=d["image_size"], seed=d["seed"],
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=r["optimizer"]["lr"], weight_decay=r["optimizer"]["weight_decay"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r["schedule"]["max_lr"], epochs=r["epochs"],
+                                                steps_per_epoch=len(train))
+    start = time.perf_counter()
+    fit(model, opt, train, None, epochs=r["epochs"], scheduler=sched, scheduler_interval="batch",
+        seed=r["seed"], progress=False)
+    seconds = time.perf_counter() - start
+    _, acc = evaluate(model, test)
+    return model.cpu().eval(), acc, seconds
+
+
+def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool = False) -> tuple[GapNet, dict]:
+    """A :class:`GapNet` trained on ShapesDataset, from the cache or trained now.
+
+    The first call trains it (about half a minute on 2 CPU cores) and saves
+    the weights to ``<cache_dir>/gapnet_shapes.pt`` together with a
+    fingerprint of the architecture and the recipe (:data:`GAPNET_RECIPE`).
+    Later calls load the file with ``torch.load(..., weights_only=True)``.
+    A file that cannot be read, or whose fingerprint or tensors do not match,
+    is ignored and replaced by a freshly trained model.
+
+    Args:
+        cache_dir: where to cache; default ``data/cache``.
+        retrain: ignore the cache and train again.
+
+    Returns:
+        ``(model, info)``: the model on the CPU in eval mode, and
+        ``info = {"test_accuracy": float, "train_seconds": float | None,
+        "source": "cache" | "trained"}``.
+    """
+    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "cache"
+    path = folder / "gapnet_shapes.pt"
+    model = GapNet(4, **GAPNET_RECIPE["model"])
+    expected = _fingerprint(model)
+    if path.is_file() and not retrain:
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            if saved.get("fingerprint") == expected:
+                model.load_state_dict(saved["state_dict"])
+                return model.eval(), {"test_accuracy": float(saved["test_accuracy"]),
+                                      "train_seconds": None, "source": "cache"}
+        except Exception:  # corrupt or foreign file: retrain below
+            pass
+    model, acc, seconds = _train_gapnet()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({"fingerprint": expected, "state_dict": model.state_dict(), "test_accuracy": acc}, tmp)
+    os.replace(tmp, path)
+    return model, {"test_accuracy": acc, "train_seconds": seconds, "source": "trained"}
