@@ -141,10 +141,10 @@ class Scalars(NamedTuple):
 
 
 class Histogram(NamedTuple):
-    """One ``add_histogram`` call read back.
+    """One ``add_histogram`` call read back, with buckets as TensorBoard draws them.
 
-    ``edges`` has ``len(counts) + 1`` entries: bucket ``i`` spans
-    ``edges[i]..edges[i+1]``. The first edge is the data minimum.
+    ``edges`` has ``len(counts) + 1`` increasing entries: bucket ``i`` spans
+    ``edges[i]..edges[i+1]``; the first edge is the data minimum, the last the maximum.
     """
 
     step: int
@@ -237,6 +237,21 @@ def read_scalars(logdir: str | os.PathLike, tag: str | None = None) -> dict[str,
     return out
 
 
+def _bucket_edges(low: float, high: float, limits, counts) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket edges as TensorBoard draws them.
+
+    ``limits[i]`` is the right edge of bucket ``i``. Empty buckets at both ends
+    are dropped; the data minimum and maximum close the first and last bucket.
+    """
+    counts = np.asarray(counts, dtype=float)
+    nonzero = np.flatnonzero(counts)
+    if nonzero.size == 0:
+        return np.array([low, high], dtype=float), np.zeros(1)
+    start, end = nonzero[0], nonzero[-1]
+    inner = np.asarray(limits, dtype=float)[start:end]
+    return np.concatenate([[low], inner, [high]]), counts[start:end + 1]
+
+
 def read_histograms(
     logdir: str | os.PathLike, tag: str | None = None
 ) -> dict[str, dict[str, list[Histogram]]]:
@@ -258,9 +273,9 @@ def read_histograms(
             records = []
             for e in runs[run].Histograms(t):
                 h = e.histogram_value
-                edges = np.concatenate([[h.min], np.asarray(h.bucket_limit, dtype=float)])
+                edges, counts = _bucket_edges(h.min, h.max, h.bucket_limit, h.bucket)
                 records.append(Histogram(
-                    step=e.step, edges=edges, counts=np.asarray(h.bucket, dtype=float),
+                    step=e.step, edges=edges, counts=counts,
                     min=h.min, max=h.max, num=h.num, sum=h.sum, sum_squares=h.sum_squares,
                 ))
             out[run][t] = records
@@ -364,7 +379,7 @@ class TensorBoardServer:
         """Start the server and wait until it answers (see the class doc)."""
         if self._process is not None:
             raise RuntimeError("this TensorBoard server is already running")
-        reload_args = ["--reload_interval", "2"] if self.live else ["--reload_task", "blocking"]
+        reload_args = ["--reload_interval", "2"] if self.live else ["--reload_interval", "0", "--reload_task", "blocking"]
         cmd = [
             sys.executable, "-m", "tensorboard.main",
             "--logdir", str(self.logdir), "--host", self.host, "--port", str(self.port),

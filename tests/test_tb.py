@@ -1,0 +1,210 @@
+"""camp_utils.tb: writing runs, reading them back, serving them, finding the program."""
+import datetime
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from camp_utils import tb
+
+
+def write_line(root, n=100, lesson=20, experiment="line", **kwargs):
+    with tb.run_writer(lesson, experiment, root=root, **kwargs) as writer:
+        for x in range(n):
+            writer.add_scalar("y=2x", 2 * x, x)
+    return root / str(lesson) / experiment
+
+
+# ----------------------------------------------------------------- run names and writers
+def test_run_writer_uses_runs_lesson_experiment(runs_root):
+    writer = tb.run_writer(20, "y_equals_2x")
+    writer.add_scalar("a", 1.0, 0)
+    writer.close()
+    folder = runs_root / "20" / "y_equals_2x"
+    assert writer.log_dir == str(folder)
+    assert len(list(folder.glob("events.out.tfevents.*"))) == 1
+
+
+@pytest.mark.parametrize("experiment", ["", "..", "a/../b", "/abs", "C:thing"])
+def test_run_dir_rejects_names_that_leave_the_folder(tmp_path, experiment):
+    with pytest.raises(ValueError, match="plain relative name"):
+        tb.run_dir(20, experiment, tmp_path)
+
+
+def test_run_dir_allows_nested_runs(tmp_path):
+    assert tb.run_dir(21, "lenet/train", tmp_path) == tmp_path / "21" / "lenet" / "train"
+
+
+def test_fresh_writer_replaces_old_events_and_keeps_other_files(tmp_path):
+    folder = write_line(tmp_path, n=10)
+    (folder / "notes.txt").write_text("mine")
+    write_line(tmp_path, n=10)
+    assert len(list(folder.glob("events.out.tfevents.*"))) == 1
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert tb.read_scalars(folder)["."]["y=2x"].steps == list(range(10))
+
+
+def test_not_fresh_writer_appends_a_second_file(tmp_path):
+    folder = write_line(tmp_path, n=10)
+    write_line(tmp_path, n=10, fresh=False)
+    assert len(list(folder.glob("events.out.tfevents.*"))) == 2
+
+
+def test_run_writer_in_unwritable_place_names_the_folder(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the runs folder should be")
+    with pytest.raises(PermissionError, match="not_a_folder"):
+        tb.run_writer(20, "x", root=blocker)
+
+
+def test_run_writer_refuses_log_dir(tmp_path):
+    with pytest.raises(ValueError, match="log_dir"):
+        tb.run_writer(20, "x", root=tmp_path, log_dir="elsewhere")
+
+
+# ----------------------------------------------------------------- reading scalars
+def test_read_scalars_returns_every_point_exactly(tmp_path):
+    # 12,000 points: more than the 10,000 EventAccumulator keeps by default.
+    folder = write_line(tmp_path, n=12_000)
+    series = tb.read_scalars(folder, "y=2x")["."]["y=2x"]
+    assert series.steps == list(range(12_000))
+    assert series.values == [2.0 * x for x in range(12_000)]
+    assert len(series.wall_times) == 12_000
+
+
+def test_read_scalars_walks_sub_runs_of_add_scalars(tmp_path):
+    with tb.run_writer(21, "group", root=tmp_path) as writer:
+        for step in range(5):
+            writer.add_scalars("Loss", {"train": 1.0 / (step + 1), "valid": 2.0}, step)
+            writer.add_scalar("lr", 0.1, step)
+    data = tb.read_scalars(tmp_path / "21")
+    assert sorted(data) == ["group", "group/Loss_train", "group/Loss_valid"]
+    assert data["group/Loss_valid"]["Loss"].values == [2.0] * 5
+    only_loss = tb.read_scalars(tmp_path / "21", tag="Loss")
+    assert sorted(only_loss) == ["group/Loss_train", "group/Loss_valid"]
+
+
+def test_read_scalars_missing_folder_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        tb.read_scalars(tmp_path / "nowhere")
+
+
+def test_read_scalars_folder_without_events(tmp_path):
+    with pytest.raises(ValueError, match="no TensorBoard event files"):
+        tb.read_scalars(tmp_path)
+
+
+def test_read_scalars_unknown_tag_names_it_and_lists_known_tags(tmp_path):
+    folder = write_line(tmp_path, n=3)
+    with pytest.raises(ValueError, match=r"tag 'y=3x' was never written.*y=2x"):
+        tb.read_scalars(folder, tag="y=3x")
+
+
+# ----------------------------------------------------------------- reading histograms
+def test_read_histograms_round_trip(tmp_path):
+    values = torch.linspace(-1, 1, 1001)
+    with tb.run_writer(21, "hist", root=tmp_path) as writer:
+        for step in range(3):
+            writer.add_histogram("w", values * (step + 1), step)
+    records = tb.read_histograms(tmp_path / "21" / "hist", "w")["."]["w"]
+    assert [r.step for r in records] == [0, 1, 2]
+    last = records[-1]
+    assert last.num == 1001 and last.counts.sum() == 1001
+    assert len(last.edges) == len(last.counts) + 1
+    assert last.min == pytest.approx(-3.0) and last.max == pytest.approx(3.0)
+    assert np.all(np.diff(last.edges) >= 0)
+
+
+def test_read_histograms_unknown_tag(tmp_path):
+    folder = write_line(tmp_path, n=3)
+    with pytest.raises(ValueError, match="tag 'w' was never written as histograms"):
+        tb.read_histograms(folder, "w")
+
+
+# ----------------------------------------------------------------- the server
+def test_server_serves_what_was_written_and_stops(tmp_path):
+    folder = write_line(tmp_path, n=100)
+    with tb.TensorBoardServer(folder.parent) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.runs() == ["line"]
+        rows = server.scalars("line", "y=2x")
+        process = server._process
+    assert [(s, v) for _, s, v in rows] == [(x, 2.0 * x) for x in range(100)]
+    assert not server.running and process.poll() is not None
+
+
+def test_server_stops_when_the_body_raises(tmp_path):
+    folder = write_line(tmp_path, n=3)
+    with pytest.raises(RuntimeError, match="boom"):
+        with tb.TensorBoardServer(folder) as server:
+            process = server._process
+            raise RuntimeError("boom")
+    assert process.poll() is not None
+
+
+def test_server_unknown_series_names_run_and_tag(tmp_path):
+    folder = write_line(tmp_path, n=3)
+    with tb.TensorBoardServer(folder.parent) as server:
+        with pytest.raises(ValueError, match=r"run 'line', tag 'nope'"):
+            server.scalars("line", "nope")
+
+
+def test_server_missing_folder_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing"):
+        tb.TensorBoardServer(tmp_path / "missing")
+
+
+def test_server_rejects_bad_timeout(tmp_path):
+    with pytest.raises(ValueError, match="timeout"):
+        tb.TensorBoardServer(tmp_path, timeout=0)
+
+
+# ----------------------------------------------------------------- program and install check
+def test_find_program_prefers_tensorboard_binary(tmp_path, monkeypatch):
+    fake = tmp_path / "my-tensorboard"
+    fake.write_text("")
+    monkeypatch.setenv("TENSORBOARD_BINARY", str(fake))
+    assert tb.find_tensorboard_program() == fake
+
+
+def test_tensorboard_magic_finds_program_without_activated_venv(tmp_path):
+    """What `%tensorboard` does, in a Python whose PATH lacks this environment's bin folder."""
+    script = textwrap.dedent(f"""
+        import datetime, os, shutil
+        assert shutil.which("tensorboard") is None, "test needs a PATH without tensorboard"
+        from tensorboard import manager
+        args = ["--logdir", {str(tmp_path)!r}, "--port", "0", "--host", "127.0.0.1"]
+        timeout = datetime.timedelta(seconds=60)
+        before = manager.start(args, timeout=timeout)
+        import camp_utils
+        after = manager.start(args, timeout=timeout)
+        if hasattr(after, "info"):
+            os.kill(after.info.pid, 15)
+        print(type(before).__name__, type(after).__name__)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "TENSORBOARD_BINARY"}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if not os.path.isfile(os.path.join(p, "tensorboard")))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["StartExecFailed", "StartLaunched"]
+
+
+def test_check_install_reports_versions():
+    report = tb.check_install()
+    assert report.ok, report.problems
+    assert set(report.versions) == {"torch", "torchvision", "tensorboard"}
+    assert report.versions["torch"].split("+")[0] == torch.__version__.split("+")[0]
+    assert "All good" in str(report)
+
+
+def test_check_install_explains_a_missing_package():
+    report = tb.check_install(("torch", "no-such-package-xyz"))
+    assert not report.ok
+    assert report.versions["no-such-package-xyz"] is None
+    assert "no-such-package-xyz" in report.problems[0] and "requirements.txt" in report.problems[0]
+    assert "MISSING" in str(report)

@@ -1,0 +1,40 @@
+"""Execute notebooks in place, top to bottom, in a fresh kernel each (Restart & Run All).
+
+Used by ``python course.py execute``; run it after editing a notebook so the
+committed outputs are what the test suite reproduces. Each kernel starts in
+the notebook's own folder, as nbval's do. Stops at the first failing cell.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path: Path, timeout: int = 900) -> float:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: python tools/run_notebooks.py NOTEBOOK.ipynb [...]", file=sys.stderr)
+        return 2
+    for name in argv:
+        path = Path(name).resolve()
+        print(f"executing {path.name} ...", flush=True)
+        print(f"  done in {execute(path):.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
