@@ -65,7 +65,7 @@ def _cross(u, v, r):
 
 
 def _render(n: int, size: int, generator: torch.Generator):
-    """Draw ``n`` images; return (images uint8 (n,3,S,S), labels (n,), boxes (n,4))."""
+    """Draw ``n`` images; return images uint8 (n,3,S,S), labels (n,), boxes (n,4), masks bool (n,S,S)."""
     g = generator
     s = size
 
@@ -135,7 +135,7 @@ def _render(n: int, size: int, generator: torch.Generator):
     y0 = torch.where(rows, idx, s).amin(1)
     y1 = torch.where(rows, idx, -1).amax(1) + 1
     boxes = torch.stack([x0, y0, x1, y1], 1)
-    return images, labels, boxes
+    return images, labels, boxes, mask
 
 
 class ShapesDataset(Dataset):
@@ -164,6 +164,8 @@ class ShapesDataset(Dataset):
         labels: ``int64`` tensor ``(N,)``, indices into :attr:`classes`.
         boxes: ``int64`` tensor ``(N, 4)``: ``(x0, y0, x1, y1)`` pixel box of the
             object, ``x1``/``y1`` exclusive: the object is ``image[:, y0:y1, x0:x1]``.
+        masks: ``bool`` tensor ``(N, H, W)``: the pixels the object covers
+            (at least half); ``boxes`` is the tight box around them.
         classes: class names, in label order.
     """
 
@@ -191,7 +193,7 @@ class ShapesDataset(Dataset):
         generator = torch.Generator().manual_seed(stream)
         # Chunks of 1000 keep the work in cache: ~1.5x faster than one big batch.
         parts = [_render(min(1000, n - i), image_size, generator) for i in range(0, n, 1000)]
-        self.images, self.labels, self.boxes = (torch.cat(p) for p in zip(*parts))
+        self.images, self.labels, self.boxes, self.masks = (torch.cat(p) for p in zip(*parts))
 
     def __len__(self) -> int:
         return len(self.labels)

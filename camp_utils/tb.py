@@ -194,6 +194,8 @@ def _select(runs: dict[str, Any], kind: str, tag: str | None, logdir) -> dict[st
     """Map run -> tags to read; raise if ``tag`` was never written."""
     chosen = {run: [t for t in acc.Tags()[kind] if tag is None or t == tag] for run, acc in runs.items()}
     chosen = {run: tags for run, tags in chosen.items() if tags}
+    if not runs:
+        raise ValueError(f"no {kind} were written under '{logdir}' (it has event files, but of other kinds)")
     if tag is not None and not chosen:
         known = sorted({t for acc in runs.values() for t in acc.Tags()[kind]})
         raise ValueError(
@@ -219,7 +221,7 @@ def read_scalars(logdir: str | os.PathLike, tag: str | None = None) -> dict[str,
 
     Raises:
         FileNotFoundError: ``logdir`` does not exist.
-        ValueError: ``logdir`` holds no event files, or ``tag`` was never written.
+        ValueError: ``logdir`` holds no event files or no scalars, or ``tag`` was never written.
     """
     from tensorboard.backend.event_processing import event_accumulator as ea
 

@@ -1,0 +1,190 @@
+"""camp_utils.data: the embedded dataset, loaders, real datasets and image folders."""
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import transforms
+
+from camp_utils import data
+from camp_utils.data import ShapesDataset
+
+
+@pytest.fixture(scope="module")
+def train():
+    return ShapesDataset("train", 2000)
+
+
+def test_shapes_are_what_the_docstring_says(train):
+    assert train.images.shape == (2000, 3, 32, 32) and train.images.dtype == torch.uint8
+    assert train.labels.shape == (2000,) and train.labels.dtype == torch.int64
+    assert train.boxes.shape == (2000, 4)
+    assert train.classes == ("circle", "square", "triangle", "cross")
+    assert torch.bincount(train.labels).tolist() == [500] * 4
+
+
+def test_item_is_float_image_in_unit_range_and_int_label(train):
+    image, label = train[0]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.float32
+    assert 0.0 <= image.min() and image.max() <= 1.0
+    assert label == int(train.labels[0])
+
+
+def test_same_seed_same_images_other_seed_other_images():
+    a, b = ShapesDataset("valid", 300), ShapesDataset("valid", 300)
+    assert torch.equal(a.images, b.images) and torch.equal(a.boxes, b.boxes)
+    assert not torch.equal(a.images, ShapesDataset("valid", 300, seed=1).images)
+
+
+def test_splits_do_not_overlap():
+    seen = {}
+    for split in ("train", "valid", "test"):
+        for img in ShapesDataset(split, 1000).images:
+            seen.setdefault(img.numpy().tobytes(), set()).add(split)
+    assert all(len(splits) == 1 for splits in seen.values())
+    assert len(seen) == 3000  # no duplicates within a split either
+
+
+def test_boxes_lie_inside_the_image_and_fit_the_object_size(train):
+    x0, y0, x1, y1 = train.boxes.T
+    assert (x0 >= 0).all() and (y0 >= 0).all() and (x1 <= 32).all() and (y1 <= 32).all()
+    width, height = x1 - x0, y1 - y0
+    assert (width >= 5).all() and (height >= 5).all()
+    assert (width <= 24).all() and (height <= 24).all()
+
+
+def test_box_is_the_tight_box_of_the_object_mask(train):
+    for i in range(0, 2000, 50):
+        x0, y0, x1, y1 = train.boxes[i].tolist()
+        mask = train.masks[i]
+        assert mask[y0:y1, x0:x1].sum() == mask.sum() > 0  # every object pixel is inside
+        # tight: the box's first and last rows and columns each hold object pixels
+        assert mask[y0, x0:x1].any() and mask[y1 - 1, x0:x1].any()
+        assert mask[y0:y1, x0].any() and mask[y0:y1, x1 - 1].any()
+
+
+def test_object_stands_out_from_the_background_around_it(train):
+    """One (lightly shaded) colour per object, clearly different from a 2-pixel ring around it."""
+    masks = train.masks[:, None].float()
+    ring = (torch.nn.functional.max_pool2d(masks, 5, stride=1, padding=2) - masks)[:, 0].bool()
+    images = train.images.float() / 255
+    contrast, spread = [], []
+    for img, mask, around in zip(images, train.masks, ring):
+        obj = img[:, mask]
+        contrast.append((obj.mean(1) - img[:, around].mean(1)).norm().item())
+        spread.append(obj.std(1).max().item())
+    assert np.quantile(contrast, 0.05) > 0.2
+    assert np.quantile(spread, 0.95) < 0.15
+
+
+def test_colour_does_not_give_the_class_away(train):
+    """Nearest-centroid on mean colour is close to chance (25 %)."""
+    features = train.images.float().mean((2, 3))
+    centroids = torch.stack([features[train.labels == c].mean(0) for c in range(4)])
+    predicted = torch.cdist(features, centroids).argmin(1)
+    accuracy = (predicted == train.labels).float().mean().item()
+    assert accuracy < 0.35
+
+
+def test_transform_is_applied():
+    ds = ShapesDataset("valid", 10, transform=data.shapes_transform())
+    raw = ShapesDataset("valid", 10)[3][0]
+    expected = (raw - torch.tensor(data.SHAPES_MEAN)[:, None, None]) / torch.tensor(data.SHAPES_STD)[:, None, None]
+    assert torch.allclose(ds[3][0], expected)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"split": "validation"}, "split must be one of"),
+    ({"n": 0}, "n must be a positive int"),
+    ({"image_size": 8}, "image_size must be an int >= 16"),
+])
+def test_bad_arguments_are_explained(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ShapesDataset(**kwargs)
+
+
+def test_loaders_have_the_right_sizes_and_normalised_batches():
+    tr, va, te = data.shapes_loaders(50, sizes={"train": 200, "valid": 100, "test": 100})
+    assert [len(l.dataset) for l in (tr, va, te)] == [200, 100, 100]
+    images, labels = next(iter(tr))
+    assert images.shape == (50, 3, 32, 32) and labels.shape == (50,)
+    assert images.min() < 0 < images.max()
+
+
+def test_loaders_reject_unknown_split_and_bad_batch_size():
+    with pytest.raises(ValueError, match="unknown split"):
+        data.shapes_loaders(sizes={"val": 10})
+    with pytest.raises(ValueError, match="batch_size"):
+        data.shapes_loaders(0)
+
+
+def test_denormalize_inverts_normalize():
+    images = torch.rand(4, 3, 8, 8)
+    mean, std = (0.4, 0.5, 0.6), (0.2, 0.3, 0.25)
+    normalised = transforms.Normalize(mean, std)(images)
+    restored = data.denormalize(normalised, mean, std)
+    assert torch.allclose(restored, images, atol=1e-6)
+    assert torch.equal(normalised, transforms.Normalize(mean, std)(images))  # input untouched
+
+
+def test_denormalize_checks_shapes():
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        data.denormalize(torch.rand(8, 8))
+    with pytest.raises(ValueError, match="one per channel"):
+        data.denormalize(torch.rand(1, 8, 8), (0.5, 0.5, 0.5), (0.2, 0.2, 0.2))
+
+
+# ----------------------------------------------------------------- real datasets
+def test_missing_dataset_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"CIFAR-10 was not found in .*download=True"):
+        data.load_dataset("cifar10", root=tmp_path)
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        data.load_dataset("Fashion-MNIST", root=tmp_path)
+
+
+def test_failed_download_is_a_clear_connection_error(tmp_path, monkeypatch):
+    import torchvision.datasets.cifar as cifar
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(cifar, "download_and_extract_archive", offline)
+    with pytest.raises(ConnectionError, match="offline"):
+        data.load_dataset("cifar10", root=tmp_path, download=True)
+
+
+def test_unknown_dataset_and_split():
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.load_dataset("imagenet")
+    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+        data.load_dataset("cifar10", split="valid")
+
+
+def _write_images(folder, n, colour):
+    folder.mkdir(parents=True)
+    for i in range(n):
+        Image.new("RGB", (40, 30), colour).save(folder / f"{i}.png")
+
+
+def test_image_folder_loads_classes_and_resizes(tmp_path):
+    _write_images(tmp_path / "rmb" / "1", 3, (200, 30, 30))
+    _write_images(tmp_path / "rmb" / "100", 2, (30, 30, 200))
+    ds = data.load_image_folder(tmp_path / "rmb")
+    assert ds.classes == ["1", "100"] and len(ds) == 5
+    image, label = ds[4]
+    assert image.shape == (3, 32, 32) and label == 1
+    restored = data.denormalize(image, *data.DATASET_STATS["imagenet"])
+    assert restored[2].mean() > restored[0].mean()  # the blue note stays blue
+
+
+def test_image_folder_errors_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        data.load_image_folder(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no class sub-folders"):
+        data.load_image_folder(tmp_path / "empty")
+    (tmp_path / "text" / "a").mkdir(parents=True)
+    (tmp_path / "text" / "a" / "readme.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="hold no images"):
+        data.load_image_folder(tmp_path / "text")

@@ -1,0 +1,174 @@
+"""camp_utils.train: the training loop, its schedules, logging and errors."""
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from camp_utils import data, tb
+from camp_utils.models import GapNet, LeNet
+from camp_utils.train import History, evaluate, fit, pick_device, progress_enabled
+
+
+@pytest.fixture(scope="module")
+def loaders():
+    return data.shapes_loaders(64, sizes={"train": 1024, "valid": 256, "test": 256})
+
+
+def make_model(seed=0):
+    torch.manual_seed(seed)
+    return LeNet(4)
+
+
+def sgd(model, lr=0.01):
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
+def test_fit_learns_the_embedded_dataset():
+    train, valid, _ = data.shapes_loaders(32, sizes={"train": 2048, "valid": 256, "test": 16})
+    torch.manual_seed(0)
+    model = GapNet(4)
+    history = fit(model, torch.optim.Adam(model.parameters(), 3e-3), train, valid, epochs=5, progress=False)
+    assert history.train_loss[-1] < history.train_loss[0] * 0.5
+    assert history.valid_acc[-1] > 0.7  # chance is 0.25
+
+
+def test_history_has_one_entry_per_epoch(loaders):
+    train, valid, _ = loaders
+    model = make_model()
+    history = fit(model, sgd(model), train, valid, epochs=3, progress=False)
+    assert isinstance(history, History) and len(history) == 3
+    assert history.epoch == [1, 2, 3]
+    for name in ("train_loss", "train_acc", "valid_loss", "valid_acc", "lr", "lrs"):
+        assert len(getattr(history, name)) == 3, name
+    assert fit(make_model(), sgd(make_model()), train, epochs=2, progress=False).valid_acc == []
+
+
+def test_same_seed_same_history_and_global_rng_restored(loaders):
+    train, valid, _ = loaders
+    runs = []
+    for _ in range(2):
+        model = make_model()
+        torch.manual_seed(123)
+        before = torch.get_rng_state()
+        runs.append(fit(model, sgd(model), train, valid, epochs=2, seed=7, progress=False))
+        assert torch.equal(torch.get_rng_state(), before)
+    assert runs[0] == runs[1]
+
+
+def test_step_lr_per_epoch_is_recorded(loaders):
+    train, _, _ = loaders
+    model = make_model()
+    opt = sgd(model, lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+    history = fit(model, opt, train, epochs=5, scheduler=sched, progress=False)
+    assert history.lr == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])
+
+
+def test_per_batch_schedule_steps_every_batch(loaders):
+    train, _, _ = loaders
+    model = make_model()
+    opt = sgd(model, lr=1.0)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    history = fit(model, opt, train, epochs=2, scheduler=sched, scheduler_interval="batch", progress=False)
+    batches = len(train)
+    assert history.lr == pytest.approx([1.0, 0.5**batches])
+
+
+def test_plateau_scheduler_gets_the_validation_loss():
+    # Random labels: the validation loss cannot improve for long, so the LR drops.
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 3, 32, 32, generator=g), torch.randint(0, 4, (64,), generator=g)
+    loader = DataLoader(TensorDataset(x, y), batch_size=32)
+    vx, vy = torch.randn(64, 3, 32, 32, generator=g), torch.randint(0, 4, (64,), generator=g)
+    valid = DataLoader(TensorDataset(vx, vy), batch_size=32)
+    model = make_model()
+    opt = sgd(model, lr=0.1)
+    seen = []
+
+    class Spy(torch.optim.lr_scheduler.ReduceLROnPlateau):
+        def step(self, metrics):
+            seen.append(metrics)
+            super().step(metrics)
+
+    sched = Spy(opt, factor=0.5, patience=0)
+    history = fit(model, opt, loader, valid, epochs=6, scheduler=sched, progress=False)
+    assert seen == pytest.approx(history.valid_loss)
+    assert history.lr[-1] < 0.1
+
+
+def test_logging_writes_exactly_what_it_says(loaders, tmp_path):
+    train, valid, _ = loaders
+    model = make_model()
+    writer = tb.run_writer(21, "fit", root=tmp_path)
+    history = fit(model, sgd(model), train, valid, epochs=3, writer=writer, progress=False)
+    writer.close()
+    folder = tmp_path / "21" / "fit"
+    scalars = tb.read_scalars(folder)
+    assert sorted(scalars) == [".", "Accuracy_train", "Accuracy_valid", "Loss_train", "Loss_valid"]
+    assert scalars["Loss_train"]["Loss"].values == pytest.approx(history.train_loss)
+    assert scalars["Accuracy_valid"]["Accuracy"].values == pytest.approx(history.valid_acc)
+    assert scalars["."]["LearningRate"].values == pytest.approx(history.lr)
+    assert scalars["Loss_valid"]["Loss"].steps == [1, 2, 3]
+    histograms = tb.read_histograms(folder)["."]
+    names = [n for n, _ in model.named_parameters()]
+    assert sorted(histograms) == sorted([f"params/{n}" for n in names] + [f"grads/{n}" for n in names])
+    assert all([h.step for h in records] == [1, 2, 3] for records in histograms.values())
+    conv1 = histograms["params/conv1.weight"][-1]
+    assert conv1.num == model.conv1.weight.numel()
+
+
+def test_logging_without_histograms(loaders, tmp_path):
+    train, _, _ = loaders
+    model = make_model()
+    with tb.run_writer(21, "nohist", root=tmp_path) as writer:
+        fit(model, sgd(model), train, epochs=1, writer=writer, log_histograms=False, progress=False)
+    with pytest.raises(ValueError, match="no histograms were written"):
+        tb.read_histograms(tmp_path / "21" / "nohist")
+
+
+def test_evaluate_restores_training_mode(loaders):
+    _, valid, _ = loaders
+    model = make_model().train()
+    loss, acc = evaluate(model, valid)
+    assert model.training and 0 <= acc <= 1 and loss > 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": 0}, "epochs must be a positive int"),
+    ({"epochs": 1.5}, "epochs must be a positive int"),
+    ({"epochs": 1, "scheduler_interval": "step"}, "scheduler_interval must be 'epoch' or 'batch'"),
+])
+def test_bad_arguments_are_explained(loaders, kwargs, message):
+    model = make_model()
+    with pytest.raises(ValueError, match=message):
+        fit(model, sgd(model), loaders[0], progress=False, **kwargs)
+
+
+def test_scheduler_of_another_optimizer_is_refused(loaders):
+    model = make_model()
+    other = sgd(model)
+    with pytest.raises(ValueError, match="different optimizer"):
+        fit(model, sgd(model), loaders[0], epochs=1, progress=False,
+            scheduler=torch.optim.lr_scheduler.StepLR(other, 1))
+
+
+def test_empty_loader_is_refused():
+    model = make_model()
+    empty = DataLoader(TensorDataset(torch.zeros(0, 3, 32, 32), torch.zeros(0, dtype=torch.long)))
+    with pytest.raises(ValueError, match="train_loader has no batches"):
+        fit(model, sgd(model), empty, epochs=1, progress=False)
+
+
+def test_divergence_is_reported_with_the_learning_rate(loaders):
+    model = make_model()
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        fit(model, torch.optim.SGD(model.parameters(), lr=1e6), loaders[0], epochs=2, progress=False)
+
+
+def test_pick_device_and_progress_switch(monkeypatch):
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device().type in ("cpu", "cuda", "mps")
+    monkeypatch.setenv("CAMP_PROGRESS", "0")
+    assert progress_enabled() is False and progress_enabled(True) is True
+    monkeypatch.delenv("CAMP_PROGRESS")
+    assert progress_enabled() is True
