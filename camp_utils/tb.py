@@ -194,14 +194,14 @@ def _select(runs: dict[str, Any], kind: str, tag: str | None, logdir) -> dict[st
     """Map run -> tags to read; raise if ``tag`` was never written."""
     chosen = {run: [t for t in acc.Tags()[kind] if tag is None or t == tag] for run, acc in runs.items()}
     chosen = {run: tags for run, tags in chosen.items() if tags}
-    if not runs:
-        raise ValueError(f"no {kind} were written under '{logdir}' (it has event files, but of other kinds)")
     if tag is not None and not chosen:
         known = sorted({t for acc in runs.values() for t in acc.Tags()[kind]})
         raise ValueError(
             f"tag '{tag}' was never written as {kind} under '{logdir}'; "
             f"{kind} tags found: {', '.join(known) or 'none'}"
         )
+    if not chosen:
+        raise ValueError(f"no {kind} were written under '{logdir}' (it has event files, but of other kinds)")
     return chosen
 
 
