@@ -40,6 +40,7 @@ __all__ = [
     "read_scalars",
     "read_histograms",
     "TensorBoardServer",
+    "stop_notebook_tensorboards",
     "find_tensorboard_program",
     "configure_tensorboard_program",
     "InstallReport",
@@ -466,6 +467,30 @@ class TensorBoardServer:
                 f"it has: {json.dumps({r: sorted(t) for r, t in tags.items()})}"
             ) from None
         return [(float(w), int(s), float(v)) for w, s, v in rows]
+
+
+def stop_notebook_tensorboards(logdir: str | os.PathLike) -> int:
+    """Stop the TensorBoard servers that ``%tensorboard`` started for ``logdir``.
+
+    A server started by the ``%tensorboard`` magic keeps running after its
+    notebook is closed. ``tensorboard.manager`` keeps a record of every server
+    it started on this machine; this terminates those whose ``--logdir`` is
+    ``logdir`` (compared as resolved paths) and returns how many it stopped.
+    """
+    import signal
+
+    from tensorboard import manager
+
+    target = Path(logdir).resolve()
+    stopped = 0
+    for info in manager.get_all():
+        if info.logdir and Path(info.logdir).resolve() == target:
+            try:
+                os.kill(info.pid, signal.SIGTERM)
+                stopped += 1
+            except OSError:  # it had exited already
+                pass
+    return stopped
 
 
 # --------------------------------------------------------------------------- install check

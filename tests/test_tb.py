@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -208,3 +209,39 @@ def test_check_install_explains_a_missing_package():
     assert report.versions["no-such-package-xyz"] is None
     assert "no-such-package-xyz" in report.problems[0] and "requirements.txt" in report.problems[0]
     assert "MISSING" in str(report)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="tells exited servers from zombies via /proc")
+def test_stop_notebook_tensorboards_stops_only_the_servers_of_that_folder(tmp_path):
+    from tensorboard import manager
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "other").mkdir()
+    timeout = datetime.timedelta(seconds=60)
+    started = [manager.start(["--logdir", str(tmp_path / name), "--port", "0", "--host", "127.0.0.1"],
+                             timeout=timeout) for name in ("mine", "other")]
+    assert all(type(s).__name__ == "StartLaunched" for s in started), started
+    try:
+        assert tb.stop_notebook_tensorboards(tmp_path / "mine") == 1
+        deadline = datetime.datetime.now() + timeout
+        while _alive(started[0].info.pid) and datetime.datetime.now() < deadline:
+            time.sleep(0.1)
+        assert not _alive(started[0].info.pid)
+        assert _alive(started[1].info.pid)
+    finally:
+        for s in started:
+            if _alive(s.info.pid):
+                os.kill(s.info.pid, 15)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    # a terminated child that was not reaped yet is a zombie: count it as gone
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
