@@ -12,7 +12,7 @@ import numpy as np
 
 from .tb import Histogram, Scalars
 
-__all__ = ["plot_series", "plot_histogram_ridges"]
+__all__ = ["plot_series", "plot_histogram_ridges", "rebin"]
 
 
 def _axes(ax):
@@ -56,48 +56,68 @@ def plot_series(
     return ax
 
 
+def rebin(histogram: Histogram, edges: np.ndarray) -> np.ndarray:
+    """Counts of ``histogram`` re-distributed onto new bucket ``edges``.
+
+    TensorBoard stores buckets of very different widths (exponentially finer
+    towards 0); like its dashboard, we assume values are spread evenly inside
+    a bucket and interpolate the cumulative count at the new edges.
+
+    Returns:
+        ``len(edges) - 1`` counts that add up to the counts inside ``edges``.
+    """
+    cumulative = np.concatenate([[0.0], np.cumsum(histogram.counts)])
+    at_new_edges = np.interp(edges, histogram.edges, cumulative)
+    return np.diff(at_new_edges)
+
+
 def plot_histogram_ridges(
     records: Sequence[Histogram],
     ax=None,
     *,
     title: str | None = None,
-    overlap: float = 1.5,
+    bins: int = 40,
+    overlap: float = 1.6,
     cmap: str = "viridis",
     label: str = "step",
 ):
-    """Draw histograms as stacked ridges, one per record, oldest at the back (top).
+    """Draw histograms as stacked ridges, one per record, the first at the top.
 
-    Each ridge is a density (counts / bucket width, scaled so the tallest
-    ridge is ``overlap`` rows high), so buckets of different widths compare
-    fairly. This is what TensorBoard's Histograms dashboard shows in its
-    "offset" mode.
+    All records are re-binned (:func:`rebin`) onto ``bins`` equal buckets that
+    span every record's range, as TensorBoard's Histograms dashboard does in
+    its "offset" mode; each ridge shows the fraction of values per bucket, the
+    tallest ridge ``overlap`` rows high.
 
     Args:
         records: ``Histogram`` s in the order to stack them (e.g. one per epoch).
         ax: Axes to draw on; default a new figure.
+        bins: number of equal buckets.
         overlap: height of the tallest ridge in rows.
         label: what a row is, for the y axis ("epoch", "layer", ...).
 
     Raises:
-        ValueError: if ``records`` is empty.
+        ValueError: if ``records`` is empty or ``bins`` < 1.
     """
     if not records:
         raise ValueError("records is empty; read them with camp_utils.tb.read_histograms")
+    if bins < 1:
+        raise ValueError(f"bins must be >= 1, got {bins!r}")
     import matplotlib as mpl
 
     ax = _axes(ax)
-    densities = []
-    for r in records:
-        widths = np.diff(r.edges)
-        density = np.divide(r.counts, widths, out=np.zeros_like(r.counts), where=widths > 0)
-        densities.append(density / max(r.num, 1))
-    peak = max((d.max() for d in densities if d.size), default=1.0) or 1.0
+    low = min(r.min for r in records)
+    high = max(r.max for r in records)
+    if high <= low:
+        high = low + 1e-12
+    edges = np.linspace(low, high, bins + 1)
+    fractions = [rebin(r, edges) / max(r.num, 1) for r in records]
+    peak = max(f.max() for f in fractions) or 1.0
     colours = mpl.colormaps[cmap](np.linspace(0, 0.9, len(records)))
-    for row, (r, d, colour) in enumerate(zip(records, densities, colours)):
+    xs = np.repeat(edges, 2)[1:-1]
+    for row, (f, colour) in enumerate(zip(fractions, colours)):
         base = len(records) - 1 - row
-        xs = np.repeat(r.edges, 2)[1:-1]
-        ys = base + overlap * np.repeat(d, 2) / peak
-        ax.fill_between(xs, base, ys, color=colour, alpha=0.75, linewidth=0.6, edgecolor="black", zorder=row)
+        ys = base + overlap * np.repeat(f, 2) / peak
+        ax.fill_between(xs, base, ys, color=colour, alpha=0.8, linewidth=0.6, edgecolor="black", zorder=row)
     ax.set_yticks(range(len(records)))
     ax.set_yticklabels([str(r.step) for r in reversed(records)])
     ax.set(title=title, ylabel=label)

@@ -1,0 +1,54 @@
+"""camp_utils.plot: re-binning histograms and the plotting helpers' errors."""
+import matplotlib
+
+matplotlib.use("Agg")  # tests draw off-screen; notebooks keep their inline backend
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from camp_utils.plot import plot_histogram_ridges, plot_series, rebin
+from camp_utils.tb import Histogram, Scalars
+
+
+def hist(edges, counts, step=0):
+    edges, counts = np.asarray(edges, float), np.asarray(counts, float)
+    return Histogram(step, edges, counts, edges[0], edges[-1], counts.sum(), 0.0, 0.0)
+
+
+def test_rebin_by_hand():
+    h = hist([0, 1, 3], [2, 4])  # 2 values in [0,1], 4 spread over [1,3]
+    assert rebin(h, np.array([0, 1, 2, 3])).tolist() == [2, 2, 2]
+    assert rebin(h, np.array([0.5, 2.0])).tolist() == [1 + 2]
+
+
+def test_rebin_keeps_the_total():
+    rng = np.random.default_rng(0)
+    edges = np.sort(rng.uniform(-1, 1, 31))
+    h = hist(edges, rng.integers(0, 50, 30))
+    assert rebin(h, np.linspace(edges[0], edges[-1], 7)).sum() == pytest.approx(h.counts.sum())
+
+
+def test_ridges_draw_one_row_per_record():
+    records = [hist([-1, 0, 1], [1, 3], step=s) for s in range(4)]
+    fig, ax = plt.subplots()
+    plot_histogram_ridges(records, ax, label="epoch")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["3", "2", "1", "0"]
+    assert len(ax.collections) == 4
+    plt.close(fig)
+
+
+def test_empty_inputs_are_explained():
+    with pytest.raises(ValueError, match="records is empty"):
+        plot_histogram_ridges([])
+    with pytest.raises(ValueError, match="series is empty"):
+        plot_series({})
+    with pytest.raises(ValueError, match="2 steps but 3 values"):
+        plot_series({"a": ([0, 1], [1, 2, 3])})
+
+
+def test_plot_series_accepts_scalars_and_pairs():
+    fig, ax = plt.subplots()
+    plot_series({"train": Scalars([1, 2], [0.5, 0.4], [0, 0]), "valid": ([1, 2], [0.6, 0.5])}, ax)
+    assert [line.get_label() for line in ax.lines] == ["train", "valid"]
+    plt.close(fig)
