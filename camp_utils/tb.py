@@ -40,6 +40,7 @@ __all__ = [
     "read_scalars",
     "read_histograms",
     "TensorBoardServer",
+    "notebook_tensorboards",
     "stop_notebook_tensorboards",
     "find_tensorboard_program",
     "configure_tensorboard_program",
@@ -469,27 +470,56 @@ class TensorBoardServer:
         return [(float(w), int(s), float(v)) for w, s, v in rows]
 
 
-def stop_notebook_tensorboards(logdir: str | os.PathLike) -> int:
-    """Stop the TensorBoard servers that ``%tensorboard`` started for ``logdir``.
+def _serves(port: int, logdir: Path) -> bool:
+    """True if a TensorBoard answers on ``port`` and serves ``logdir``."""
+    try:
+        url = f"http://localhost:{port}/data/environment"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            location = json.loads(reply.read().decode("utf-8")).get("data_location", "")
+    except (OSError, ValueError):
+        return False
+    return bool(location) and Path(location).resolve() == logdir
+
+
+def notebook_tensorboards(logdir: str | os.PathLike | None = None) -> list:
+    """The live TensorBoard servers that ``%tensorboard`` started on this machine.
+
+    ``tensorboard.manager`` keeps a record of every server the magic started
+    (``TensorBoardInfo``: ``port``, ``pid``, ``logdir``, ...), but a record can
+    outlive its server. Only servers that answer on their port are returned,
+    and with ``logdir`` only those that serve that folder.
+    """
+    from tensorboard import manager
+
+    target = Path(logdir).resolve() if logdir is not None else None
+    live = []
+    for info in manager.get_all():
+        serving = Path(info.logdir).resolve() if info.logdir else None
+        if target is not None and serving != target:
+            continue
+        if serving is not None and _serves(info.port, serving):
+            live.append(info)
+    return live
+
+
+def stop_notebook_tensorboards(logdir: str | os.PathLike | None = None) -> int:
+    """Stop the TensorBoard servers that ``%tensorboard`` started (for ``logdir``, if given).
 
     A server started by the ``%tensorboard`` magic keeps running after its
-    notebook is closed. ``tensorboard.manager`` keeps a record of every server
-    it started on this machine; this terminates those whose ``--logdir`` is
-    ``logdir`` (compared as resolved paths) and returns how many it stopped.
+    notebook is closed. This terminates the live ones found by
+    :func:`notebook_tensorboards` -- a server is only signalled after it has
+    answered on its port, so a stale record never kills an unrelated process
+    -- and returns how many it stopped.
     """
     import signal
 
-    from tensorboard import manager
-
-    target = Path(logdir).resolve()
     stopped = 0
-    for info in manager.get_all():
-        if info.logdir and Path(info.logdir).resolve() == target:
-            try:
-                os.kill(info.pid, signal.SIGTERM)
-                stopped += 1
-            except OSError:  # it had exited already
-                pass
+    for info in notebook_tensorboards(logdir):
+        try:
+            os.kill(info.pid, signal.SIGTERM)
+            stopped += 1
+        except OSError:  # it exited in the meantime
+            pass
     return stopped
 
 

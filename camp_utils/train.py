@@ -133,6 +133,7 @@ def fit(
     device: str | torch.device | None = None,
     seed: int = 0,
     progress: bool | None = None,
+    on_epoch_end: Callable[[int, nn.Module, History], None] | None = None,
 ) -> History:
     """Train ``model`` and return its per-epoch :class:`History`.
 
@@ -158,6 +159,10 @@ def fit(
         seed: seeds the random state used inside (shuffling, dropout); the
             caller's global RNG state is restored afterwards.
         progress: show a progress bar; default from ``$CAMP_PROGRESS`` (on).
+        on_epoch_end: called as ``on_epoch_end(epoch, model, history)`` after
+            each epoch's validation and before the scheduler steps, with the
+            gradients of the epoch's last batch still in ``param.grad`` --
+            the place for your own logging.
 
     Returns:
         The :class:`History` (also useful for plotting inline).
@@ -222,6 +227,8 @@ def fit(
                 history.valid_acc.append(valid_acc)
             if writer is not None:
                 _log_epoch(writer, model, epoch, history, log_histograms)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, model, history)
             if scheduler is not None and scheduler_interval == "epoch":
                 if plateau:
                     scheduler.step(history.valid_loss[-1] if valid_loader is not None else history.train_loss[-1])

@@ -245,3 +245,27 @@ def _alive(pid):
             return f.read().split()[2] != "Z"
     except OSError:
         return True
+
+
+def test_stale_tensorboard_record_never_kills_an_unrelated_process(tmp_path, monkeypatch):
+    """A record whose server is gone (its pid reused by another program) is ignored."""
+    import tempfile
+
+    from tensorboard import manager, version
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # an info dir of our own
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=bystander.pid,
+                                       port=tb._free_port("127.0.0.1"), path_prefix="",
+                                       logdir=str(tmp_path), db="", cache_key="x")
+        info_dir = manager._get_info_dir()
+        with open(os.path.join(info_dir, f"pid-{bystander.pid}.info"), "w") as f:
+            f.write(manager._info_to_string(info))
+        assert [i.pid for i in manager.get_all()] == [bystander.pid]
+        assert tb.notebook_tensorboards(tmp_path) == []
+        assert tb.stop_notebook_tensorboards(tmp_path) == 0
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()

@@ -117,6 +117,19 @@ def test_logging_writes_exactly_what_it_says(loaders, tmp_path):
     assert conv1.num == model.conv1.weight.numel()
 
 
+def test_on_epoch_end_sees_each_epoch_with_gradients(loaders):
+    train, valid, _ = loaders
+    model = make_model()
+    calls = []
+
+    def record(epoch, m, history):
+        assert m is model and m.conv1.weight.grad is not None
+        calls.append((epoch, len(history), history.valid_acc[-1]))
+
+    history = fit(model, sgd(model), train, valid, epochs=3, on_epoch_end=record, progress=False)
+    assert calls == [(e, e, acc) for e, acc in zip(history.epoch, history.valid_acc)]
+
+
 def test_logging_without_histograms(loaders, tmp_path):
     train, _, _ = loaders
     model = make_model()

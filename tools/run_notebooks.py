@@ -3,6 +3,8 @@
 Used by ``python course.py execute``; run it after editing a notebook so the
 committed outputs are what the test suite reproduces. Each kernel starts in
 the notebook's own folder, as nbval's do. Stops at the first failing cell.
+TensorBoard servers that the notebooks' ``%tensorboard`` cells started are
+stopped at the end.
 """
 from __future__ import annotations
 
@@ -10,8 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import os
+import signal
+
 import nbformat
 from nbclient import NotebookClient
+
+from camp_utils.tb import notebook_tensorboards
 
 
 def execute(path: Path, timeout: int = 900) -> float:
@@ -29,10 +36,17 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python tools/run_notebooks.py NOTEBOOK.ipynb [...]", file=sys.stderr)
         return 2
-    for name in argv:
-        path = Path(name).resolve()
-        print(f"executing {path.name} ...", flush=True)
-        print(f"  done in {execute(path):.1f} s", flush=True)
+    before = {info.pid for info in notebook_tensorboards()}
+    try:
+        for name in argv:
+            path = Path(name).resolve()
+            print(f"executing {path.name} ...", flush=True)
+            print(f"  done in {execute(path):.1f} s", flush=True)
+    finally:
+        # %tensorboard servers outlive their kernels; stop the ones we started.
+        for info in notebook_tensorboards():
+            if info.pid not in before:
+                os.kill(info.pid, signal.SIGTERM)
     return 0
 
 
