@@ -1,0 +1,65 @@
+"""House rules for the committed notebooks (checked from the files; nbval executes them)."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# NBVAL_RAISES_EXCEPTION", "# NBVAL_CHECK_OUTPUT")
+MACHINE_PATH = re.compile(r"(/root/|/tmp/|/work/|/home/\w+/|/Users/\w+/|[A-Z]:\\\\Users\\\\)")
+
+
+def cells(path, kind):
+    return [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == kind]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def prints_text(cell):
+    return any(o["output_type"] == "stream" or "text/plain" in o.get("data", {}) and "image/png" not in o["data"]
+               for o in cell.get("outputs", []))
+
+
+def test_there_are_lesson_notebooks():
+    assert {p.name[:2] for p in NOTEBOOKS} >= {"20", "21"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_executed_in_order_without_errors(path):
+    code = [c for c in cells(path, "code") if source(c).strip()]
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), "commit it after Restart & Run All (course.py execute)"
+    for c in code:
+        for o in c["outputs"]:
+            assert o["output_type"] != "error", source(c)[:80]
+            text = json.dumps(o.get("text", "")) + json.dumps({k: v for k, v in o.get("data", {}).items()
+                                                               if k.startswith("text/") and k != "text/html"})
+            assert not MACHINE_PATH.search(text), f"machine path in output of: {source(c)[:80]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_markers_are_exact_and_most_printing_cells_are_compared(path):
+    printing = [c for c in cells(path, "code") if prints_text(c)]
+    ignored = []
+    for c in cells(path, "code"):
+        first = source(c).lstrip().splitlines()[0] if source(c).strip() else ""
+        if "NBVAL" in first:
+            assert first in MARKERS, f"marker must be the exact comment, got {first!r}"
+            if c in printing:
+                ignored.append(c)
+    assert len(printing) - len(ignored) >= len(printing) / 2, "at least half of the printing cells must be compared"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_reads_like_a_lesson(path):
+    markdown = [source(c) for c in cells(path, "markdown")]
+    title = markdown[0].splitlines()[0]
+    assert title.startswith(f"# Lesson {int(path.name[:2])} · ")
+    assert re.search(r"[\u4e00-\u9fff]", title), "the title carries the Chinese course title"
+    assert any(m.startswith("## Summary") for m in markdown)
+    exercises = next(m for m in markdown if "## Exercises" in m)
+    numbered = re.findall(r"^\d+\. ", exercises.split("## Exercises", 1)[1], flags=re.M)
+    assert 3 <= len(numbered) <= 5 and "Homework" in exercises
