@@ -41,6 +41,7 @@ __all__ = [
     "read_histograms",
     "TensorBoardServer",
     "notebook_tensorboards",
+    "forget_dead_tensorboards",
     "stop_notebook_tensorboards",
     "find_tensorboard_program",
     "configure_tensorboard_program",
@@ -470,15 +471,55 @@ class TensorBoardServer:
         return [(float(w), int(s), float(v)) for w, s, v in rows]
 
 
-def _serves(port: int, logdir: Path) -> bool:
-    """True if a TensorBoard answers on ``port`` and serves ``logdir``."""
+def _environment(port: int, timeout: float = 2.0) -> dict | None:
+    """What a TensorBoard on ``port`` says about itself, or None if nothing answers."""
     try:
-        url = f"http://localhost:{port}/data/environment"
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            location = json.loads(reply.read().decode("utf-8")).get("data_location", "")
+        with urllib.request.urlopen(f"http://localhost:{port}/data/environment", timeout=timeout) as reply:
+            answer = json.loads(reply.read().decode("utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _serves(port: int, logdir: Path, timeout: float = 2.0) -> bool:
+    """True if a TensorBoard answers on ``port`` and serves ``logdir``."""
+    location = (_environment(port, timeout) or {}).get("data_location", "")
     return bool(location) and Path(location).resolve() == logdir
+
+
+def _info_dir() -> Path:
+    from tensorboard import manager
+
+    finder = getattr(manager, "_get_info_dir", None)
+    return Path(finder()) if finder else Path(tempfile.gettempdir()) / ".tensorboard-info"
+
+
+def forget_dead_tensorboards() -> int:
+    """Delete ``tensorboard.manager`` records of servers that no longer answer.
+
+    When a kernel is killed, the ``%tensorboard`` server it started often dies
+    with it, but its record stays. The next ``%tensorboard`` with the same
+    arguments then "reuses" the dead server ("Reusing TensorBoard on port
+    ...") and shows an empty frame. Importing ``camp_utils`` calls this.
+
+    Returns:
+        How many records were deleted.
+    """
+    from tensorboard import manager
+
+    removed = 0
+    for info in manager.get_all():
+        if info.logdir:  # alive means: answers on its port *and* serves its folder
+            alive = _serves(info.port, Path(info.logdir).resolve(), timeout=1.0)
+        else:
+            alive = _environment(info.port, timeout=1.0) is not None
+        if not alive:
+            try:
+                (_info_dir() / f"pid-{info.pid}.info").unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def notebook_tensorboards(logdir: str | os.PathLike | None = None) -> list:
