@@ -4,32 +4,25 @@
   turned off (``CAMP_PROGRESS=0``) for every kernel the suite starts, whether
   it runs through ``course.py test`` or plain ``pytest``. ``MPLBACKEND`` is
   removed so notebooks use their inline backend, as in JupyterLab.
-* Notebooks run ``%tensorboard``, which starts a TensorBoard server that
-  outlives the notebook's kernel -- on purpose: a learner keeps looking at it.
-  Under the test suite nobody looks, so servers started during the session
-  are stopped when it ends (servers that were running before are left alone).
+* Notebooks run ``%tensorboard``, which starts a TensorBoard server that may
+  outlive the notebook's kernel -- on purpose: a learner keeps looking at it.
+  Under the test suite nobody looks. Kernels started here carry a session id
+  (``CAMP_SESSION``) that their servers inherit; at the end those servers, and
+  only those, are stopped.
 """
 import os
-import signal
+import uuid
 
-from camp_utils.tb import notebook_tensorboards
+from camp_utils.tb import SESSION_VARIABLE, stop_session_tensorboards
 
-_before: set[int] = set()
+_SESSION = f"pytest-{uuid.uuid4().hex}"
 
 
 def pytest_configure(config):
     os.environ["CAMP_PROGRESS"] = "0"
     os.environ.pop("MPLBACKEND", None)
-
-
-def pytest_sessionstart(session):
-    _before.update(info.pid for info in notebook_tensorboards())
+    os.environ[SESSION_VARIABLE] = _SESSION
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for info in notebook_tensorboards():
-        if info.pid not in _before:
-            try:
-                os.kill(info.pid, signal.SIGTERM)
-            except OSError:
-                pass
+    stop_session_tensorboards(_SESSION)

@@ -43,6 +43,7 @@ __all__ = [
     "notebook_tensorboards",
     "forget_dead_tensorboards",
     "stop_notebook_tensorboards",
+    "stop_session_tensorboards",
     "find_tensorboard_program",
     "configure_tensorboard_program",
     "InstallReport",
@@ -561,6 +562,41 @@ def stop_notebook_tensorboards(logdir: str | os.PathLike | None = None) -> int:
             stopped += 1
         except OSError:  # it exited in the meantime
             pass
+    return stopped
+
+
+SESSION_VARIABLE = "CAMP_SESSION"
+
+
+def _environ_of(pid: int) -> dict[str, str] | None:
+    """Environment of another process (Linux ``/proc`` only; None elsewhere or if gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+
+
+def stop_session_tensorboards(session: str) -> int:
+    """Stop the live ``%tensorboard`` servers started with ``$CAMP_SESSION == session``.
+
+    The test suite and the notebook executor set ``CAMP_SESSION`` for the
+    kernels they start; the servers those kernels' ``%tensorboard`` cells
+    start inherit it. This stops exactly those, never a learner's server that
+    happens to run at the same time. Linux only (reads ``/proc``); elsewhere
+    it stops nothing and returns 0.
+    """
+    import signal
+
+    stopped = 0
+    for info in notebook_tensorboards():
+        if (_environ_of(info.pid) or {}).get(SESSION_VARIABLE) == session:
+            try:
+                os.kill(info.pid, signal.SIGTERM)
+                stopped += 1
+            except OSError:
+                pass
     return stopped
 
 

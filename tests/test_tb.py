@@ -295,3 +295,27 @@ def test_forget_dead_tensorboards_removes_only_records_of_dead_servers(tmp_path,
         (tb._info_dir() / "pid-333333.info").write_text(manager._info_to_string(info))
         assert tb.forget_dead_tensorboards() == 2
         assert [i.pid for i in manager.get_all()] == [111111]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads other processes' environment from /proc")
+def test_stop_session_tensorboards_stops_only_servers_of_that_session(tmp_path, monkeypatch):
+    from tensorboard import manager
+
+    timeout = datetime.timedelta(seconds=60)
+    started = {}
+    for session in ("ours", "theirs"):
+        (tmp_path / session).mkdir()
+        monkeypatch.setenv(tb.SESSION_VARIABLE, session)  # inherited by the server process
+        started[session] = manager.start(["--logdir", str(tmp_path / session), "--port", "0",
+                                           "--host", "127.0.0.1"], timeout=timeout)
+    try:
+        assert tb.stop_session_tensorboards("ours") == 1
+        deadline = time.monotonic() + 60
+        while _alive(started["ours"].info.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(started["ours"].info.pid)
+        assert _alive(started["theirs"].info.pid)
+    finally:
+        for s in started.values():
+            if _alive(s.info.pid):
+                os.kill(s.info.pid, 15)

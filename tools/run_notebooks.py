@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import os
-import signal
+import uuid
 
 import nbformat
 from nbclient import NotebookClient
 
-from camp_utils.tb import notebook_tensorboards
+from camp_utils.tb import SESSION_VARIABLE, stop_session_tensorboards
 
 
 def execute(path: Path, timeout: int = 900) -> float:
@@ -36,17 +36,16 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python tools/run_notebooks.py NOTEBOOK.ipynb [...]", file=sys.stderr)
         return 2
-    before = {info.pid for info in notebook_tensorboards()}
+    session = f"execute-{uuid.uuid4().hex}"
+    os.environ[SESSION_VARIABLE] = session  # inherited by the kernels and their %tensorboard servers
     try:
         for name in argv:
             path = Path(name).resolve()
             print(f"executing {path.name} ...", flush=True)
             print(f"  done in {execute(path):.1f} s", flush=True)
     finally:
-        # %tensorboard servers outlive their kernels; stop the ones we started.
-        for info in notebook_tensorboards():
-            if info.pid not in before:
-                os.kill(info.pid, signal.SIGTERM)
+        # %tensorboard servers may outlive their kernels; stop the ones ours started.
+        stop_session_tensorboards(session)
     return 0
 
 
