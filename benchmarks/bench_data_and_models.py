@@ -32,7 +32,7 @@ def timed(fn, repeats: int = 3) -> float:
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for n in (1_000, 10_000):
-        print(f"ShapesDataset, {n:>6} images (32x32): {timed(lambda: ShapesDataset('train', n)):6.2f} s")
+        print(f"ShapesDataset, {n:>6} images (32x32): {timed(lambda n=n: ShapesDataset('train', n)):6.2f} s")
     train, valid, _ = shapes_loaders(32)
 
     def lenet_epoch():

@@ -257,7 +257,7 @@ def test_stale_tensorboard_record_never_kills_an_unrelated_process(tmp_path, mon
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=bystander.pid,
-                                       port=tb._free_port("127.0.0.1"), path_prefix="",
+                                       port=tb.server._free_port("127.0.0.1"), path_prefix="",
                                        logdir=str(tmp_path), db="", cache_key="x")
         info_dir = manager._get_info_dir()
         with open(os.path.join(info_dir, f"pid-{bystander.pid}.info"), "w") as f:
@@ -282,17 +282,17 @@ def test_forget_dead_tensorboards_removes_only_records_of_dead_servers(tmp_path,
     def record(pid, port):
         info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=pid, port=port,
                                        path_prefix="", logdir=str(folder), db="", cache_key=f"k{pid}")
-        (tb._info_dir() / f"pid-{pid}.info").write_text(manager._info_to_string(info))
+        (tb.notebook._info_dir() / f"pid-{pid}.info").write_text(manager._info_to_string(info))
 
     with tb.TensorBoardServer(folder) as server:
         record(111111, server.port)                 # alive: it answers
-        record(222222, tb._free_port("127.0.0.1"))  # dead: nothing listens there
+        record(222222, tb.server._free_port("127.0.0.1"))  # dead: nothing listens there
         other = tmp_path / "other"
         other.mkdir()
         info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=333333, port=server.port,
                                        path_prefix="", logdir=str(other), db="", cache_key="k3")
         # dead too: its port was taken over by a server of another folder
-        (tb._info_dir() / "pid-333333.info").write_text(manager._info_to_string(info))
+        (tb.notebook._info_dir() / "pid-333333.info").write_text(manager._info_to_string(info))
         assert tb.forget_dead_tensorboards() == 2
         assert [i.pid for i in manager.get_all()] == [111111]
 

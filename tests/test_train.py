@@ -1,7 +1,6 @@
 """camp_utils.train: the training loop, its schedules, logging and errors."""
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from camp_utils import data, tb

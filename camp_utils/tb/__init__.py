@@ -1,0 +1,34 @@
+"""TensorBoard helpers shared by every TensorBoard lesson.
+
+* :mod:`.runs` -- :func:`run_writer`, a ``SummaryWriter`` for ``runs/<lesson>/<experiment>``;
+* :mod:`.events` -- :func:`read_scalars` / :func:`read_histograms`, event files
+  read back with TensorBoard's own reader, every point kept;
+* :mod:`.server` -- :class:`TensorBoardServer`, a real server on a free
+  localhost port, started and stopped by a ``with`` block, for asking its HTTP API;
+* :mod:`.notebook` -- ``%tensorboard`` support: find the program, list and
+  stop the servers the magic started;
+* :mod:`.install` -- :func:`check_install`: is everything there?
+
+The lesson code itself (``add_scalar``, ``add_histogram``, ...) stays in the
+notebooks; this package only does the plumbing around it.
+"""
+from .events import Histogram, Scalars, read_histograms, read_scalars
+from .install import InstallReport, check_install
+from .notebook import (
+    SESSION_VARIABLE,
+    configure_tensorboard_program,
+    find_tensorboard_program,
+    forget_dead_tensorboards,
+    notebook_tensorboards,
+    stop_notebook_tensorboards,
+    stop_session_tensorboards,
+)
+from .runs import run_dir, run_writer
+from .server import TensorBoardServer
+
+__all__ = [
+    "run_dir", "run_writer", "Scalars", "Histogram", "read_scalars", "read_histograms",
+    "TensorBoardServer", "find_tensorboard_program", "configure_tensorboard_program",
+    "notebook_tensorboards", "forget_dead_tensorboards", "stop_notebook_tensorboards",
+    "SESSION_VARIABLE", "stop_session_tensorboards", "InstallReport", "check_install",
+]

@@ -1,0 +1,62 @@
+"""The install check: versions of the key packages and the ``tensorboard`` program."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from .notebook import find_tensorboard_program
+
+__all__ = ["InstallReport", "check_install"]
+
+
+@dataclass
+class InstallReport:
+    """What :func:`check_install` found. ``str(report)`` is a readable summary."""
+
+    python: str
+    versions: dict[str, str | None]
+    tensorboard_program: Path | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every package imports and the program is found."""
+        return not self.problems
+
+    def __str__(self) -> str:
+        lines = [f"Python       {self.python}"]
+        for name, version in self.versions.items():
+            lines.append(f"{name:<12} {version or 'MISSING'}")
+        lines.append(f"tensorboard program: {'found' if self.tensorboard_program else 'NOT FOUND'}")
+        lines += [f"problem: {p}" for p in self.problems] or ["All good: ready for the TensorBoard lessons."]
+        return "\n".join(lines)
+
+
+def check_install(packages: tuple[str, ...] = ("torch", "torchvision", "tensorboard")) -> InstallReport:
+    """Report the versions of the course's key packages and whether ``tensorboard`` runs.
+
+    Returns:
+        An :class:`InstallReport`; ``report.ok`` is False and ``report.problems``
+        says what to do when something is missing. Nothing is printed.
+    """
+    versions: dict[str, str | None] = {}
+    problems: list[str] = []
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+            problems.append(
+                f"package '{name}' is not installed in this Python; run "
+                f"`python -m pip install -r requirements.txt` from the project folder"
+            )
+    program = find_tensorboard_program()
+    if program is None:
+        problems.append(
+            "the `tensorboard` program was not found next to this Python nor on PATH; "
+            "install tensorboard or set TENSORBOARD_BINARY to its full path"
+        )
+    version = sys.version.split()[0]
+    return InstallReport(python=version, versions=versions, tensorboard_program=program, problems=problems)

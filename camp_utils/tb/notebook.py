@@ -1,0 +1,189 @@
+"""``%tensorboard`` support: find the program, and manage the servers the magic starts.
+
+The magic (``tensorboard.notebook``) runs ``$TENSORBOARD_BINARY`` or
+``tensorboard`` from ``PATH`` and records every server it starts with
+``tensorboard.manager`` (a file per server in a temporary folder).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+__all__ = [
+    "find_tensorboard_program",
+    "configure_tensorboard_program",
+    "notebook_tensorboards",
+    "forget_dead_tensorboards",
+    "stop_notebook_tensorboards",
+    "SESSION_VARIABLE",
+    "stop_session_tensorboards",
+]
+
+
+def find_tensorboard_program() -> Path | None:
+    """Locate the ``tensorboard`` program that belongs to this Python.
+
+    Order: ``$TENSORBOARD_BINARY``, the program next to ``sys.executable``
+    (a virtual environment's ``bin/`` or ``Scripts\\``), then ``PATH``.
+    Returns ``None`` if none is found.
+    """
+    explicit = os.environ.get("TENSORBOARD_BINARY")
+    if explicit and Path(explicit).is_file():
+        return Path(explicit)
+    name = "tensorboard.exe" if os.name == "nt" else "tensorboard"
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return beside
+    found = shutil.which("tensorboard")
+    return Path(found) if found else None
+
+
+def configure_tensorboard_program() -> Path | None:
+    """Point ``%tensorboard`` at this environment's program.
+
+    The notebook magic runs ``$TENSORBOARD_BINARY`` or else ``tensorboard``
+    from ``PATH``; a JupyterLab started from a virtual environment that was
+    not activated has no such ``PATH`` entry and prints "Could not find
+    `tensorboard`". Importing ``camp_utils`` calls this function, which sets
+    ``TENSORBOARD_BINARY`` (unless it is already set to an existing file).
+
+    Returns:
+        The program now used, or ``None`` if there is none.
+    """
+    program = find_tensorboard_program()
+    if program is not None:
+        os.environ["TENSORBOARD_BINARY"] = str(program)
+    return program
+
+
+def _environment(port: int, timeout: float = 2.0) -> dict | None:
+    """What a TensorBoard on ``port`` says about itself, or None if nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://localhost:{port}/data/environment", timeout=timeout) as reply:
+            answer = json.loads(reply.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _serves(port: int, logdir: Path, timeout: float = 2.0) -> bool:
+    """True if a TensorBoard answers on ``port`` and serves ``logdir``."""
+    location = (_environment(port, timeout) or {}).get("data_location", "")
+    return bool(location) and Path(location).resolve() == logdir
+
+
+def _info_dir() -> Path:
+    from tensorboard import manager
+
+    finder = getattr(manager, "_get_info_dir", None)
+    return Path(finder()) if finder else Path(tempfile.gettempdir()) / ".tensorboard-info"
+
+
+def forget_dead_tensorboards() -> int:
+    """Delete ``tensorboard.manager`` records of servers that no longer answer.
+
+    When a kernel is killed, the ``%tensorboard`` server it started often dies
+    with it, but its record stays. The next ``%tensorboard`` with the same
+    arguments then "reuses" the dead server ("Reusing TensorBoard on port
+    ...") and shows an empty frame. Importing ``camp_utils`` calls this.
+
+    Returns:
+        How many records were deleted.
+    """
+    from tensorboard import manager
+
+    removed = 0
+    for info in manager.get_all():
+        if info.logdir:  # alive means: answers on its port *and* serves its folder
+            alive = _serves(info.port, Path(info.logdir).resolve(), timeout=1.0)
+        else:
+            alive = _environment(info.port, timeout=1.0) is not None
+        if not alive:
+            try:
+                (_info_dir() / f"pid-{info.pid}.info").unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def notebook_tensorboards(logdir: str | os.PathLike | None = None) -> list:
+    """The live TensorBoard servers that ``%tensorboard`` started on this machine.
+
+    ``tensorboard.manager`` keeps a record of every server the magic started
+    (``TensorBoardInfo``: ``port``, ``pid``, ``logdir``, ...), but a record can
+    outlive its server. Only servers that answer on their port are returned,
+    and with ``logdir`` only those that serve that folder.
+    """
+    from tensorboard import manager
+
+    target = Path(logdir).resolve() if logdir is not None else None
+    live = []
+    for info in manager.get_all():
+        serving = Path(info.logdir).resolve() if info.logdir else None
+        if target is not None and serving != target:
+            continue
+        if serving is not None and _serves(info.port, serving):
+            live.append(info)
+    return live
+
+
+def stop_notebook_tensorboards(logdir: str | os.PathLike | None = None) -> int:
+    """Stop the TensorBoard servers that ``%tensorboard`` started (for ``logdir``, if given).
+
+    A server started by the ``%tensorboard`` magic keeps running after its
+    notebook is closed. This terminates the live ones found by
+    :func:`notebook_tensorboards` -- a server is only signalled after it has
+    answered on its port, so a stale record never kills an unrelated process
+    -- and returns how many it stopped.
+    """
+    import signal
+
+    stopped = 0
+    for info in notebook_tensorboards(logdir):
+        try:
+            os.kill(info.pid, signal.SIGTERM)
+            stopped += 1
+        except OSError:  # it exited in the meantime
+            pass
+    return stopped
+
+
+SESSION_VARIABLE = "CAMP_SESSION"
+
+
+def _environ_of(pid: int) -> dict[str, str] | None:
+    """Environment of another process (Linux ``/proc`` only; None elsewhere or if gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+
+
+def stop_session_tensorboards(session: str) -> int:
+    """Stop the live ``%tensorboard`` servers started with ``$CAMP_SESSION == session``.
+
+    The test suite and the notebook executor set ``CAMP_SESSION`` for the
+    kernels they start; the servers those kernels' ``%tensorboard`` cells
+    start inherit it. This stops exactly those, never a learner's server that
+    happens to run at the same time. Linux only (reads ``/proc``); elsewhere
+    it stops nothing and returns 0.
+    """
+    import signal
+
+    stopped = 0
+    for info in notebook_tensorboards():
+        if (_environ_of(info.pid) or {}).get(SESSION_VARIABLE) == session:
+            try:
+                os.kill(info.pid, signal.SIGTERM)
+                stopped += 1
+            except OSError:
+                pass
+    return stopped
