@@ -109,14 +109,14 @@ def _fingerprint(model: nn.Module) -> str:
 
 
 def _train_gapnet() -> tuple[GapNet, float, float]:
-    from .data import shapes_loaders
+    from .data import ShapesDataset, shapes_loaders
     from .train import evaluate, fit
 
     r = GAPNET_RECIPE
     d = r["dataset"]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(r["seed"])
-        model = GapNet(len(("circle", "square", "triangle", "cross")), **r["model"])
+        model = GapNet(len(ShapesDataset.classes), **r["model"])
     train, valid, test = shapes_loaders(
         r["batch_size"], sizes={k: d[k] for k in ("train", "valid", "test")},
         image_size=d["image_size"], seed=d["seed"],
@@ -153,7 +153,9 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
     """
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "cache"
     path = folder / "gapnet_shapes.pt"
-    model = GapNet(4, **GAPNET_RECIPE["model"])
+    from .data import ShapesDataset
+
+    model = GapNet(len(ShapesDataset.classes), **GAPNET_RECIPE["model"])
     expected = _fingerprint(model)
     if path.is_file() and not retrain:
         try:
