@@ -29,16 +29,18 @@ def find_tensorboard_program() -> Path | None:
     """Locate the ``tensorboard`` program that belongs to this Python.
 
     Order: ``$TENSORBOARD_BINARY``, the program next to ``sys.executable``
-    (a virtual environment's ``bin/`` or ``Scripts\\``), then ``PATH``.
+    (a virtual environment's ``bin/`` or ``Scripts\\``; conda's ``Scripts\\``
+    below it on Windows), then ``PATH``.
     Returns ``None`` if none is found.
     """
     explicit = os.environ.get("TENSORBOARD_BINARY")
     if explicit and Path(explicit).is_file():
         return Path(explicit)
     name = "tensorboard.exe" if os.name == "nt" else "tensorboard"
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
-        return beside
+    here = Path(sys.executable).parent
+    for beside in (here / name, here / "Scripts" / name):  # venvs; conda on Windows
+        if beside.is_file():
+            return beside
     found = shutil.which("tensorboard")
     return Path(found) if found else None
 
