@@ -223,15 +223,20 @@ def test_stop_notebook_tensorboards_stops_only_the_servers_of_that_folder(tmp_pa
     assert all(type(s).__name__ == "StartLaunched" for s in started), started
     try:
         assert tb.stop_notebook_tensorboards(tmp_path / "mine") == 1
-        deadline = datetime.datetime.now() + timeout
-        while _alive(started[0].info.pid) and datetime.datetime.now() < deadline:
-            time.sleep(0.1)
-        assert not _alive(started[0].info.pid)
+        assert not _alive_after(started[0].info.pid, seconds=60)
         assert _alive(started[1].info.pid)
     finally:
         for s in started:
             if _alive(s.info.pid):
                 os.kill(s.info.pid, 15)
+
+
+def _alive_after(pid, seconds):
+    """Whether ``pid`` still runs after waiting up to ``seconds`` for it to exit."""
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _alive(pid)
 
 
 def _alive(pid):
@@ -310,10 +315,7 @@ def test_stop_session_tensorboards_stops_only_servers_of_that_session(tmp_path, 
                                            "--host", "127.0.0.1"], timeout=timeout)
     try:
         assert tb.stop_session_tensorboards("ours") == 1
-        deadline = time.monotonic() + 60
-        while _alive(started["ours"].info.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _alive(started["ours"].info.pid)
+        assert not _alive_after(started["ours"].info.pid, seconds=60)
         assert _alive(started["theirs"].info.pid)
     finally:
         for s in started.values():

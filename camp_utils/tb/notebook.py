@@ -144,10 +144,15 @@ def stop_notebook_tensorboards(logdir: str | os.PathLike | None = None) -> int:
     answered on its port, so a stale record never kills an unrelated process
     -- and returns how many it stopped.
     """
+    return _terminate(notebook_tensorboards(logdir))
+
+
+def _terminate(infos) -> int:
+    """Send SIGTERM to each server (TensorBoard then removes its record); count the ones signalled."""
     import signal
 
     stopped = 0
-    for info in notebook_tensorboards(logdir):
+    for info in infos:
         try:
             os.kill(info.pid, signal.SIGTERM)
             stopped += 1
@@ -178,14 +183,6 @@ def stop_session_tensorboards(session: str) -> int:
     happens to run at the same time. Linux only (reads ``/proc``); elsewhere
     it stops nothing and returns 0.
     """
-    import signal
-
-    stopped = 0
-    for info in notebook_tensorboards():
-        if (_environ_of(info.pid) or {}).get(SESSION_VARIABLE) == session:
-            try:
-                os.kill(info.pid, signal.SIGTERM)
-                stopped += 1
-            except OSError:
-                pass
-    return stopped
+    ours = [info for info in notebook_tensorboards()
+            if (_environ_of(info.pid) or {}).get(SESSION_VARIABLE) == session]
+    return _terminate(ours)
