@@ -4,7 +4,9 @@
 * :class:`GapNet` -- a small CNN that ends in global average pooling and one
   linear layer, the architecture Class Activation Maps need (lesson 23).
 * :func:`trained_gapnet` -- a GapNet trained on the embedded ShapesDataset,
-  trained once on first use and cached under ``data/``.
+  trained once on first use and cached under ``data/``;
+* :func:`alexnet` -- torchvision's AlexNet with ImageNet weights when they are
+  cached or may be downloaded, else random weights and a warning (lessons 22, 23).
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from torch import nn
 
 from .paths import data_dir
 
-__all__ = ["LeNet", "GapNet", "trained_gapnet", "GAPNET_RECIPE"]
+__all__ = ["LeNet", "GapNet", "trained_gapnet", "GAPNET_RECIPE", "alexnet", "imagenet_categories",
+           "PretrainedWeightsWarning"]
 
 
 def _check_classes(classes: int) -> None:
@@ -172,3 +175,76 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
     torch.save({"fingerprint": expected, "state_dict": model.state_dict(), "test_accuracy": acc}, tmp)
     os.replace(tmp, path)
     return model, {"test_accuracy": acc, "train_seconds": seconds, "source": "trained"}
+
+
+# --------------------------------------------------------------------------- pretrained AlexNet
+class PretrainedWeightsWarning(UserWarning):
+    """Warned when a model that should be pretrained is returned with random weights."""
+
+
+def _alexnet_cache_file() -> Path:
+    """Where torchvision's own cache keeps AlexNet's ImageNet weights (under ``$TORCH_HOME``)."""
+    from urllib.parse import urlparse
+
+    from torchvision.models import AlexNet_Weights
+
+    url = AlexNet_Weights.IMAGENET1K_V1.url
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
+
+
+def imagenet_categories() -> list[str]:
+    """The 1,000 ImageNet class names, in the order of the pretrained models' outputs (no network)."""
+    from torchvision.models import AlexNet_Weights
+
+    return list(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def alexnet(download: bool = False, *, progress: bool = False) -> tuple[nn.Module, bool]:
+    """torchvision's AlexNet with ImageNet weights when they are available, else random weights.
+
+    The weights are looked up where torchvision caches them
+    (``<torch.hub.get_dir()>/checkpoints/alexnet-owt-7be5be79.pth``, i.e. under
+    ``$TORCH_HOME``), so a file a learner downloaded once is found. If it is
+    not there, they are downloaded only when ``download=True`` (about 233 MB);
+    no network access is tried otherwise. When no weights can be had, the
+    randomly initialised network is returned with a
+    :class:`PretrainedWeightsWarning` -- and the flag says so: never print
+    results of that model as if it were trained.
+
+    Args:
+        download: allow downloading the weights when they are not cached.
+        progress: show the download's progress bar.
+
+    Returns:
+        ``(model, pretrained)``: the model in eval mode on the CPU, and whether
+        it carries the ImageNet weights.
+    """
+    if not isinstance(download, bool):
+        raise ValueError(f"download must be True or False, got {download!r}")
+    import warnings
+
+    from torchvision.models import AlexNet_Weights
+    from torchvision.models import alexnet as build
+
+    model = build(weights=None)
+    cached = _alexnet_cache_file()
+    reason = None
+    if cached.is_file():
+        try:
+            model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
+            return model.eval(), True
+        except Exception as err:  # corrupt or foreign file
+            model = build(weights=None)
+            reason = f"the cached file {cached} could not be loaded ({type(err).__name__}: {err})"
+    if reason is None and download:
+        try:
+            state = AlexNet_Weights.IMAGENET1K_V1.get_state_dict(progress=progress, check_hash=True)
+            model.load_state_dict(state)
+            return model.eval(), True
+        except Exception as err:  # offline, proxy, disk full, ...
+            reason = f"downloading them failed ({type(err).__name__}: {err})"
+    if reason is None:
+        reason = (f"they are not in PyTorch's cache ({cached}) and downloads are off; "
+                  "call alexnet(download=True) once with internet access")
+    warnings.warn(f"AlexNet has RANDOM weights, not ImageNet's: {reason}", PretrainedWeightsWarning, stacklevel=2)
+    return model.eval(), False
