@@ -3,6 +3,8 @@
 * :mod:`.runs` -- :func:`run_writer`, a ``SummaryWriter`` for ``runs/<lesson>/<experiment>``;
 * :mod:`.events` -- :func:`read_scalars` / :func:`read_histograms`, event files
   read back with TensorBoard's own reader, every point kept;
+* :mod:`.images` -- :func:`read_images`, the pictures of ``add_image(s)`` /
+  ``add_figure`` read back and decoded to arrays, every step kept;
 * :mod:`.server` -- :class:`TensorBoardServer`, a real server on a free
   localhost port, started and stopped by a ``with`` block, for asking its HTTP API;
 * :mod:`.notebook` -- ``%tensorboard`` support: find the program, list and
@@ -13,6 +15,7 @@ The lesson code itself (``add_scalar``, ``add_histogram``, ...) stays in the
 notebooks; this package only does the plumbing around it.
 """
 from .events import Histogram, Scalars, read_histograms, read_scalars
+from .images import ImageRecord, read_images
 from .install import InstallReport, check_install
 from .notebook import (
     SESSION_VARIABLE,
@@ -28,6 +31,7 @@ from .server import TensorBoardServer
 
 __all__ = [
     "run_dir", "run_writer", "Scalars", "Histogram", "read_scalars", "read_histograms",
+    "ImageRecord", "read_images",
     "TensorBoardServer", "find_tensorboard_program", "configure_tensorboard_program",
     "notebook_tensorboards", "forget_dead_tensorboards", "stop_notebook_tensorboards",
     "SESSION_VARIABLE", "stop_session_tensorboards", "InstallReport", "check_install",
