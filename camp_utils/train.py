@@ -1,8 +1,11 @@
 """One training loop for every lesson that trains.
 
-:func:`fit` trains a classifier for some epochs, steps an optional LR scheduler
-(per epoch or per batch; ``ReduceLROnPlateau`` gets the validation loss), can
-log to TensorBoard, shows a progress bar, and returns a :class:`History`.
+:func:`fit` trains a classifier for some epochs and returns a :class:`History`.
+Around its small core (one pass over the training data, then validation) sit
+a few optional helpers: an LR scheduler (stepped per epoch or per batch;
+``ReduceLROnPlateau`` gets the validation loss), TensorBoard logging (per
+epoch, or per batch with validation on the same step axis), your own
+callbacks (``on_batch_end``, ``on_epoch_end``) and a progress bar.
 
 The progress bar is tqdm's notebook-aware bar. Turn it off with
 ``progress=False`` or for a whole session with the environment variable
@@ -12,7 +15,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,7 +26,11 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
-__all__ = ["History", "pick_device", "evaluate", "fit", "progress_enabled"]
+from .checks import check_int
+
+__all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "progress_enabled"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -31,6 +39,9 @@ class History:
 
     ``lr`` is the learning rate of the first parameter group *during* that epoch
     (``lrs`` has every group). ``valid_*`` lists are empty without a valid loader.
+    ``step`` is the number of optimizer steps taken by the end of that epoch
+    (``epoch * len(train_loader)``): the x-value at which per-batch logging
+    (``log_interval="batch"``) puts that epoch's validation point.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -40,6 +51,7 @@ class History:
     valid_acc: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     lrs: list[list[float]] = field(default_factory=list)
+    step: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -47,6 +59,47 @@ class History:
     def as_dict(self) -> dict[str, list]:
         """The history as a plain dict of lists (e.g. for ``pandas.DataFrame``)."""
         return asdict(self)
+
+
+@dataclass
+class BatchEnd:
+    """What :func:`fit` passes to ``on_batch_end`` after each optimizer step.
+
+    Steps count from 0: the first batch of the first epoch is ``step`` 0 and
+    ``step = (epoch - 1) * batches + batch``. In the notebook loop's terms,
+    with a 0-based epoch counter, that is ``epoch * len(loader) + i``: the
+    number of optimizer steps taken *before* this batch's loss was computed.
+    Epoch ``e``'s validation belongs at step ``e * batches``
+    (:attr:`History.step`), after all of its steps.
+
+    Attributes:
+        step: global step, see above.
+        epoch: 1-based epoch, as in :class:`History`.
+        batch: 0-based index of the batch in its epoch.
+        batches: batches per epoch (``len(train_loader)``).
+        loss: this batch's mean loss (before the update).
+        train_loss: running mean loss over this epoch so far, weighted by batch size.
+        train_acc: running accuracy (0..1) over this epoch so far.
+        lrs: learning rate of each parameter group used for this step.
+        outputs: the model's outputs for the batch, detached ``(B, classes)``.
+        targets: the batch's targets.
+    """
+
+    step: int
+    epoch: int
+    batch: int
+    batches: int
+    loss: float
+    train_loss: float
+    train_acc: float
+    lrs: list[float]
+    outputs: torch.Tensor
+    targets: torch.Tensor
+
+    @property
+    def lr(self) -> float:
+        """Learning rate of the first parameter group."""
+        return self.lrs[0]
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -68,17 +121,68 @@ def progress_enabled(progress: bool | None = None) -> bool:
     return os.environ.get("CAMP_PROGRESS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+# --------------------------------------------------------------------------- per-batch arithmetic
+def _loss_total(loss_fn: LossFn, loss: torch.Tensor, count: int) -> float:
+    """The batch's summed loss, whatever ``loss_fn``'s ``reduction`` ("mean", "sum" or "none")."""
+    if loss.dim() > 0:  # reduction="none": one loss per sample
+        return loss.sum().item()
+    if getattr(loss_fn, "reduction", "mean") == "sum":
+        return loss.item()
+    return loss.item() * count
+
+
+def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
+    """How many predictions are right: class indices ``(B,)``, or class probabilities
+    ``(B, classes)`` (one-hot, smoothed) compared with their most likely class."""
+    if targets.dim() == 1 and not targets.is_floating_point():
+        return (outputs.argmax(1) == targets).sum().item()
+    if targets.is_floating_point() and targets.shape == outputs.shape:
+        return (outputs.argmax(1) == targets.argmax(1)).sum().item()
+    raise ValueError(
+        f"targets must be class indices (int, shape (B,)) or class probabilities shaped like the "
+        f"outputs {tuple(outputs.shape)}; got {targets.dtype} of shape {tuple(targets.shape)}"
+    )
+
+
+def _nonfinite_error(value: float, where: str, inputs, targets, outputs, model: nn.Module,
+                     lr: float | None) -> FloatingPointError:
+    """Say which of data, parameters, outputs or loss function made the loss NaN/inf."""
+    def bad(t):
+        return isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all()
+
+    lr_hint = f"the learning rate ({lr:g}) is probably too high" if lr is not None else "training diverged"
+    if bad(inputs) or bad(targets):
+        cause = "the batch's inputs or targets contain NaN or inf: check the data (and its transform)"
+    elif any(bad(p) for p in model.parameters()):
+        cause = f"the model's parameters are already NaN or inf (an earlier update diverged): {lr_hint}"
+    elif bad(outputs):
+        cause = f"the model's outputs overflowed although inputs and parameters are finite: {lr_hint}"
+    else:
+        cause = ("inputs, parameters and outputs are finite, so loss_fn produced it: "
+                 "check loss_fn and the targets (e.g. a label out of range, log of 0)")
+    return FloatingPointError(f"loss became {value} in {where}; {cause}")
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
     loader: DataLoader,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    loss_fn: LossFn | None = None,
     device: str | torch.device | None = None,
 ) -> tuple[float, float]:
-    """Mean loss and accuracy (0..1) of ``model`` over ``loader``.
+    """Mean loss per sample and accuracy (0..1) of ``model`` over ``loader``.
 
     The model is put in eval mode for the pass and then restored to the mode
     it was in. ``device`` defaults to where the model's parameters are.
+    ``loss_fn`` may use any ``reduction`` (``"mean"``, ``"sum"``, ``"none"``):
+    the result is always the mean over samples. Targets are class indices
+    ``(B,)`` or class probabilities ``(B, classes)`` (e.g. one-hot), whose
+    most likely class counts as the label for accuracy.
+
+    Raises:
+        ValueError: an empty loader, or targets of another shape.
+        FloatingPointError: a batch's loss is NaN or inf; says whether the
+            data, the parameters, the outputs or the loss function caused it.
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if device is None:
@@ -87,11 +191,15 @@ def evaluate(
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     try:
-        for inputs, targets in loader:
+        for i, (inputs, targets) in enumerate(loader):
             inputs, targets = inputs.to(device), targets.to(device)
             outputs = model(inputs)
-            total_loss += loss_fn(outputs, targets).item() * len(targets)
-            correct += (outputs.argmax(1) == targets).sum().item()
+            batch_loss = _loss_total(loss_fn, loss_fn(outputs, targets), len(targets))
+            if not math.isfinite(batch_loss):
+                raise _nonfinite_error(batch_loss, f"evaluation, batch {i}", inputs, targets, outputs,
+                                       model, None)
+            total_loss += batch_loss
+            correct += _correct(outputs, targets)
             count += len(targets)
     finally:
         model.train(was_training)
@@ -100,25 +208,111 @@ def evaluate(
     return total_loss / count, correct / count
 
 
-def _log_epoch(writer, model: nn.Module, epoch: int, history: History, histograms: bool) -> None:
-    """Write one epoch to TensorBoard: train and valid in the same chart via ``add_scalars``."""
-    loss = {"train": history.train_loss[-1]}
-    acc = {"train": history.train_acc[-1]}
-    if history.valid_loss:
-        loss["valid"], acc["valid"] = history.valid_loss[-1], history.valid_acc[-1]
-    writer.add_scalars("Loss", loss, epoch)
-    writer.add_scalars("Accuracy", acc, epoch)
-    lrs = history.lrs[-1]
-    for i, lr in enumerate(lrs):
-        writer.add_scalar("LearningRate" if len(lrs) == 1 else f"LearningRate/group{i}", lr, epoch)
-    if histograms:
-        for name, param in model.named_parameters():
-            writer.add_histogram(f"params/{name}", param.detach().cpu(), epoch)
-            if param.grad is not None:
-                writer.add_histogram(f"grads/{name}", param.grad.detach().cpu(), epoch)
-    writer.flush()
+# --------------------------------------------------------------------------- helpers around the loop
+@contextmanager
+def _deterministic_kernels(enabled: bool) -> Iterator[None]:
+    """cuDNN's deterministic kernels inside the block; the caller's settings restored after.
+
+    ``torch.use_deterministic_algorithms`` is not used: it raises for ops
+    without a deterministic kernel and needs ``CUBLAS_WORKSPACE_CONFIG`` set
+    before CUDA starts. The cuDNN switches are what the course's models need.
+    """
+    cudnn = torch.backends.cudnn
+    saved = cudnn.deterministic, cudnn.benchmark
+    if enabled:
+        cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        cudnn.deterministic, cudnn.benchmark = saved
 
 
+def _check_optimizer(optimizer: Any, model: nn.Module, loss_fn: LossFn) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    own = {id(p) for p in model.parameters()}
+    if isinstance(loss_fn, nn.Module):  # a loss with learnable parameters
+        own |= {id(p) for p in loss_fn.parameters()}
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    foreign = sum(id(p) not in own for p in held)
+    if foreign:
+        raise ValueError(
+            f"optimizer holds {foreign} of {len(held)} parameter tensors that are not this model's "
+            "(built on another model?), so fit would not train this one; build it on this model, "
+            "e.g. torch.optim.SGD(model.parameters(), lr=0.01)"
+        )
+
+
+class _TensorBoardLog:
+    """fit's TensorBoard logging: ``Loss``/``Accuracy`` with ``add_scalars`` (sub-runs
+    ``Loss_train``, ``Loss_valid``, ... share one chart), ``LearningRate``, histograms."""
+
+    def __init__(self, writer, per_batch: bool, histograms: bool) -> None:
+        self.writer, self.per_batch, self.histograms = writer, per_batch, histograms
+
+    def _lrs(self, lrs: list[float], step: int) -> None:
+        for i, lr in enumerate(lrs):
+            self.writer.add_scalar("LearningRate" if len(lrs) == 1 else f"LearningRate/group{i}", lr, step)
+
+    def batch_end(self, b: BatchEnd) -> None:
+        self.writer.add_scalars("Loss", {"train": b.train_loss}, b.step)
+        self.writer.add_scalars("Accuracy", {"train": b.train_acc}, b.step)
+        self._lrs(b.lrs, b.step)
+
+    def epoch_end(self, model: nn.Module, history: History) -> None:
+        step = history.step[-1] if self.per_batch else history.epoch[-1]
+        loss, acc = {}, {}
+        if not self.per_batch:
+            loss["train"], acc["train"] = history.train_loss[-1], history.train_acc[-1]
+            self._lrs(history.lrs[-1], step)
+        if history.valid_loss:
+            loss["valid"], acc["valid"] = history.valid_loss[-1], history.valid_acc[-1]
+        if loss:
+            self.writer.add_scalars("Loss", loss, step)
+            self.writer.add_scalars("Accuracy", acc, step)
+        if self.histograms:
+            for name, param in model.named_parameters():
+                self.writer.add_histogram(f"params/{name}", param.detach().cpu(), step)
+                if param.grad is not None:
+                    self.writer.add_histogram(f"grads/{name}", param.grad.detach().cpu(), step)
+        self.writer.flush()
+
+
+def _train_epoch(model, optimizer, loader, loss_fn, device, epoch, batch_scheduler, on_batch_end):
+    """One pass over ``loader``: the loop a learner writes by hand. Returns (mean loss, accuracy)."""
+    model.train()
+    batches = len(loader)
+    total_loss, correct, count = 0.0, 0, 0
+    for i, (inputs, targets) in enumerate(loader):
+        inputs, targets = inputs.to(device), targets.to(device)
+        step = (epoch - 1) * batches + i
+        lrs = [group["lr"] for group in optimizer.param_groups]
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = loss_fn(outputs, targets)
+        if loss.dim() != 0:
+            raise ValueError(f"loss_fn must return one number per batch (reduction 'mean' or 'sum'), "
+                             f"got a tensor of shape {tuple(loss.shape)}")
+        batch_loss = _loss_total(loss_fn, loss, len(targets))
+        if not math.isfinite(batch_loss):  # stop before the update spreads it into the weights
+            raise _nonfinite_error(batch_loss, f"training, epoch {epoch}, batch {i} (step {step})",
+                                   inputs, targets, outputs, model, lrs[0])
+        loss.backward()
+        optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
+        total_loss += batch_loss
+        correct += _correct(outputs, targets)
+        count += len(targets)
+        if on_batch_end is not None:
+            on_batch_end(BatchEnd(step=step, epoch=epoch, batch=i, batches=batches,
+                                  loss=batch_loss / len(targets), train_loss=total_loss / count,
+                                  train_acc=correct / count, lrs=lrs,
+                                  outputs=outputs.detach(), targets=targets))
+    return total_loss / count, correct / count
+
+
+# --------------------------------------------------------------------------- the loop
 def fit(
     model: nn.Module,
     optimizer: Optimizer,
@@ -128,12 +322,15 @@ def fit(
     epochs: int,
     scheduler: Any | None = None,
     scheduler_interval: str = "epoch",
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    loss_fn: LossFn | None = None,
     writer: Any | None = None,
+    log_interval: str = "epoch",
     log_histograms: bool = True,
     device: str | torch.device | None = None,
     seed: int = 0,
+    deterministic: bool = True,
     progress: bool | None = None,
+    on_batch_end: Callable[[BatchEnd], None] | None = None,
     on_epoch_end: Callable[[int, nn.Module, History], None] | None = None,
 ) -> History:
     """Train ``model`` and return its per-epoch :class:`History`.
@@ -145,21 +342,37 @@ def fit(
 
     Args:
         model: a classifier returning logits ``(B, classes)``; moved to ``device``.
-        optimizer: built on ``model``'s parameters.
-        train_loader, valid_loader: yield ``(inputs, targets)`` batches.
+        optimizer: built on ``model``'s parameters (and ``loss_fn``'s, if it has any).
+        train_loader, valid_loader: yield ``(inputs, targets)`` batches; targets
+            are class indices ``(B,)`` or class probabilities ``(B, classes)``.
         epochs: number of passes over the training data (>= 1).
         scheduler: any ``torch.optim.lr_scheduler`` object built on ``optimizer``.
         scheduler_interval: ``"epoch"`` or ``"batch"`` (per-iteration schedules).
-        loss_fn: default ``nn.CrossEntropyLoss()``.
-        writer: a ``SummaryWriter``; if given, each epoch logs ``Loss`` and
-            ``Accuracy`` with ``add_scalars`` (sub-runs ``Loss_train``,
-            ``Loss_valid``, ... so train and valid share one chart),
-            ``LearningRate``, and if ``log_histograms`` the histograms
-            ``params/<name>`` and ``grads/<name>`` (gradients of the epoch's last batch).
+        loss_fn: default ``nn.CrossEntropyLoss()``; reduction ``"mean"`` or ``"sum"``
+            (losses in the History are means per sample either way).
+        writer: a ``SummaryWriter``; if given, fit logs ``Loss`` and ``Accuracy``
+            with ``add_scalars`` (sub-runs ``Loss_train``, ``Loss_valid``, ...
+            so train and valid share one chart), ``LearningRate``, and if
+            ``log_histograms`` the histograms ``params/<name>`` and
+            ``grads/<name>`` (gradients of the epoch's last batch), per epoch.
+        log_interval: ``"epoch"``: the train and valid points at step =
+            epoch (1, 2, ...). ``"batch"``: train loss and accuracy (running
+            means over the epoch so far) and the learning rate after every
+            batch at its global step (see :class:`BatchEnd`), the valid
+            point and histograms at the epoch's last step count
+            ``epoch * len(train_loader)`` -- one step axis for both curves.
         device: default: :func:`pick_device`.
         seed: seeds the random state used inside (shuffling, dropout); the
             caller's global RNG state is restored afterwards.
+        deterministic: use cuDNN's deterministic kernels (and no autotuning)
+            inside fit, so the same ``seed`` gives the same History on a GPU
+            too; the caller's ``torch.backends.cudnn`` settings are restored
+            afterwards. No effect on the CPU.
         progress: show a progress bar; default from ``$CAMP_PROGRESS`` (on).
+        on_batch_end: called as ``on_batch_end(b)`` with a :class:`BatchEnd`
+            after each optimizer step (and the per-batch scheduler step):
+            ``b.step``, ``b.epoch``, ``b.batch``, ``b.loss``, running
+            ``b.train_loss`` / ``b.train_acc``, ``b.lrs``, ``b.outputs``, ``b.targets``.
         on_epoch_end: called as ``on_epoch_end(epoch, model, history)`` after
             each epoch's validation and before the scheduler steps, with the
             gradients of the epoch's last batch still in ``param.grad`` --
@@ -169,15 +382,20 @@ def fit(
         The :class:`History` (also useful for plotting inline).
 
     Raises:
-        ValueError: for bad ``epochs``, ``scheduler_interval``, a scheduler
-            built on another optimizer, or an empty loader.
+        ValueError: for bad ``epochs``, ``seed``, ``scheduler_interval`` or
+            ``log_interval``, an optimizer or scheduler not built for this
+            model, an empty loader, or targets of an unknown shape.
+        FloatingPointError: at the batch whose loss is NaN or inf, before the
+            update; says whether the data, the parameters (learning rate),
+            the outputs or the loss function caused it.
     """
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if scheduler_interval not in ("epoch", "batch"):
-        raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    epochs = check_int(epochs, "epochs", minimum=1, what="passes over the training data")
+    seed = check_int(seed, "seed")
+    for name, value in (("scheduler_interval", scheduler_interval), ("log_interval", log_interval)):
+        if value not in ("epoch", "batch"):
+            raise ValueError(f"{name} must be 'epoch' or 'batch', got {value!r}")
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    _check_optimizer(optimizer, model, loss_fn)
     if scheduler is not None and getattr(scheduler, "optimizer", None) is not optimizer:
         raise ValueError("scheduler was built on a different optimizer than the one passed to fit")
     plateau = isinstance(scheduler, ReduceLROnPlateau)
@@ -188,46 +406,40 @@ def fit(
 
     from tqdm.auto import tqdm
 
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = pick_device(device)
     model.to(device)
     history = History()
+    log = _TensorBoardLog(writer, log_interval == "batch", log_histograms) if writer is not None else None
+    batch_callbacks = [f for f in (log.batch_end if log and log.per_batch else None, on_batch_end) if f]
+
+    def after_batch(b: BatchEnd) -> None:
+        for callback in batch_callbacks:
+            callback(b)
+
+    batch_scheduler = scheduler if scheduler_interval == "batch" else None
     fork_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices):
+    with _deterministic_kernels(deterministic), torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(seed)
         bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress_enabled(progress))
         for epoch in bar:
             lrs = [group["lr"] for group in optimizer.param_groups]
-            model.train()
-            total_loss, correct, count = 0.0, 0, 0
-            for inputs, targets in train_loader:
-                inputs, targets = inputs.to(device), targets.to(device)
-                optimizer.zero_grad()
-                outputs = model(inputs)
-                loss = loss_fn(outputs, targets)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None and scheduler_interval == "batch":
-                    scheduler.step()
-                total_loss += loss.item() * len(targets)
-                correct += (outputs.argmax(1) == targets).sum().item()
-                count += len(targets)
-            if not math.isfinite(total_loss):
-                raise FloatingPointError(
-                    f"training loss became {total_loss} in epoch {epoch}; the learning rate "
-                    f"({lrs[0]:g}) is probably too high"
-                )
+            train_loss, train_acc = _train_epoch(model, optimizer, train_loader, loss_fn, device, epoch,
+                                                 batch_scheduler, after_batch if batch_callbacks else None)
             history.epoch.append(epoch)
-            history.train_loss.append(total_loss / count)
-            history.train_acc.append(correct / count)
+            history.step.append(epoch * len(train_loader))
+            history.train_loss.append(train_loss)
+            history.train_acc.append(train_acc)
             history.lr.append(lrs[0])
             history.lrs.append(lrs)
             if valid_loader is not None:
-                valid_loss, valid_acc = evaluate(model, valid_loader, loss_fn, device)
+                try:
+                    valid_loss, valid_acc = evaluate(model, valid_loader, loss_fn, device)
+                except FloatingPointError as err:
+                    raise FloatingPointError(f"validation after epoch {epoch}: {err}") from None
                 history.valid_loss.append(valid_loss)
                 history.valid_acc.append(valid_acc)
-            if writer is not None:
-                _log_epoch(writer, model, epoch, history, log_histograms)
+            if log is not None:
+                log.epoch_end(model, history)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, model, history)
             if scheduler is not None and scheduler_interval == "epoch":
@@ -235,7 +447,7 @@ def fit(
                     scheduler.step(history.valid_loss[-1] if valid_loader is not None else history.train_loss[-1])
                 else:
                     scheduler.step()
-            shown = {"loss": f"{history.train_loss[-1]:.3f}", "acc": f"{history.train_acc[-1]:.3f}"}
+            shown = {"loss": f"{train_loss:.3f}", "acc": f"{train_acc:.3f}"}
             if valid_loader is not None:
                 shown["valid_acc"] = f"{history.valid_acc[-1]:.3f}"
             bar.set_postfix(shown)

@@ -321,3 +321,40 @@ def test_stop_session_tensorboards_stops_only_servers_of_that_session(tmp_path, 
         for s in started.values():
             if _alive(s.info.pid):
                 os.kill(s.info.pid, 15)
+
+
+# ----------------------------------------------------------------- which reader sees what
+def _write_steps(folder, steps, writers=1):
+    from torch.utils.tensorboard import SummaryWriter
+
+    for _ in range(writers):
+        with SummaryWriter(str(folder)) as writer:
+            for step in steps:
+                writer.add_scalar("x", step, step)
+
+
+def test_readers_differ_when_steps_go_backwards_or_a_run_is_written_twice(tmp_path):
+    """Pins TensorBoard's behaviour: an upgrade that changes it makes this test fail.
+
+    read_scalars (Python EventAccumulator) keeps every point; a default
+    TensorBoard (--load_fast=auto: the Rust data server) keeps the last point per step.
+    """
+    _write_steps(tmp_path / "backwards", [*range(100), *range(50, 60)])
+    _write_steps(tmp_path / "twice", range(100), writers=2)
+    assert len(tb.read_scalars(tmp_path / "backwards")["."]["x"].steps) == 110
+    assert len(tb.read_scalars(tmp_path / "twice")["."]["x"].steps) == 200
+    with tb.TensorBoardServer(tmp_path) as default:
+        assert default.loader == "rust", "the tensorboard-data-server wheel is missing"
+        backwards = default.scalars("backwards", "x")
+        twice = default.scalars("twice", "x")
+    assert [s for _, s, _ in backwards] == list(range(60))
+    assert [s for _, s, _ in twice] == list(range(100))
+    with tb.TensorBoardServer(tmp_path, load_fast="false") as python:
+        assert python.loader == "python"
+        assert len(python.scalars("backwards", "x")) == 110
+        assert len(python.scalars("twice", "x")) == 200
+
+
+def test_server_refuses_an_unknown_loader(tmp_path):
+    with pytest.raises(ValueError, match=r"load_fast must be one of \('auto', 'true', 'false'\)"):
+        tb.TensorBoardServer(tmp_path, load_fast="fast")

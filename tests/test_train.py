@@ -39,7 +39,8 @@ def test_history_has_one_entry_per_epoch(loaders):
     assert history.epoch == [1, 2, 3]
     for name in ("train_loss", "train_acc", "valid_loss", "valid_acc", "lr", "lrs"):
         assert len(getattr(history, name)) == 3, name
-    assert fit(make_model(), sgd(make_model()), train, epochs=2, progress=False).valid_acc == []
+    model = make_model()
+    assert fit(model, sgd(model), train, epochs=2, progress=False).valid_acc == []
 
 
 def test_same_seed_same_history_and_global_rng_restored(loaders):
@@ -184,3 +185,66 @@ def test_pick_device_and_progress_switch(monkeypatch):
     assert progress_enabled() is False and progress_enabled(True) is True
     monkeypatch.delenv("CAMP_PROGRESS")
     assert progress_enabled() is True
+
+
+# ----------------------------------------------------------------- per-batch logging and callbacks
+def test_on_batch_end_sees_every_step_with_running_means(loaders):
+    train, valid, _ = loaders
+    model = make_model()
+    seen = []
+    history = fit(model, sgd(model), train, valid, epochs=2, on_batch_end=seen.append, progress=False)
+    batches = len(train)
+    assert [b.step for b in seen] == list(range(2 * batches))
+    assert [(b.epoch, b.batch) for b in seen[:2]] == [(1, 0), (1, 1)]
+    assert seen[batches].epoch == 2 and seen[batches].batch == 0
+    last_of_epoch = [seen[batches - 1], seen[-1]]
+    assert [b.train_loss for b in last_of_epoch] == pytest.approx(history.train_loss)
+    assert [b.train_acc for b in last_of_epoch] == pytest.approx(history.train_acc)
+    assert seen[0].train_loss == pytest.approx(seen[0].loss)
+    assert seen[0].outputs.shape == (64, 4) and not seen[0].outputs.requires_grad
+    assert seen[0].lr == 0.01 and history.step == [batches, 2 * batches]
+
+
+def test_per_batch_logging_puts_train_and_valid_on_one_step_axis(loaders, tmp_path):
+    train, valid, _ = loaders
+    model = make_model()
+    with tb.run_writer(21, "per_batch", root=tmp_path) as writer:
+        history = fit(model, sgd(model), train, valid, epochs=2, writer=writer, log_interval="batch",
+                      log_histograms=False, progress=False)
+    scalars = tb.read_scalars(tmp_path / "21" / "per_batch")
+    batches = len(train)
+    assert scalars["Loss_train"]["Loss"].steps == list(range(2 * batches))
+    assert scalars["Loss_valid"]["Loss"].steps == [batches, 2 * batches] == history.step
+    assert scalars["Loss_valid"]["Loss"].values == pytest.approx(history.valid_loss)
+    train_acc = scalars["Accuracy_train"]["Accuracy"].values
+    assert [train_acc[batches - 1], train_acc[-1]] == pytest.approx(history.train_acc)
+    assert scalars["."]["LearningRate"].steps == list(range(2 * batches))
+
+
+def test_bad_log_interval_is_explained(loaders):
+    model = make_model()
+    with pytest.raises(ValueError, match="log_interval must be 'epoch' or 'batch', got 'step'"):
+        fit(model, sgd(model), loaders[0], epochs=1, log_interval="step", progress=False)
+
+
+def test_fit_uses_deterministic_kernels_and_restores_the_callers_settings(loaders):
+    cudnn = torch.backends.cudnn
+    saved = cudnn.deterministic, cudnn.benchmark
+    inside = []
+    try:
+        cudnn.deterministic, cudnn.benchmark = False, True
+        model = make_model()
+        fit(model, sgd(model), loaders[0], epochs=1, progress=False,
+            on_batch_end=lambda b: inside.append((cudnn.deterministic, cudnn.benchmark)))
+        assert set(inside) == {(True, False)}
+        assert (cudnn.deterministic, cudnn.benchmark) == (False, True)
+        with pytest.raises(ValueError):  # restored after an error too
+            fit(model, sgd(model), loaders[0], epochs=1, progress=False,
+                on_batch_end=lambda b: (_ for _ in ()).throw(ValueError("stop")))
+        assert (cudnn.deterministic, cudnn.benchmark) == (False, True)
+        inside.clear()
+        fit(model, sgd(model), loaders[0], epochs=1, progress=False, deterministic=False,
+            on_batch_end=lambda b: inside.append((cudnn.deterministic, cudnn.benchmark)))
+        assert set(inside) == {(False, True)}
+    finally:
+        cudnn.deterministic, cudnn.benchmark = saved

@@ -51,8 +51,9 @@ def _check_logdir(logdir: str | os.PathLike) -> Path:
 def _load_runs(logdir: str | os.PathLike, kind: str) -> dict[str, Any]:
     """Load every run below ``logdir`` with TensorBoard's EventAccumulator.
 
-    ``size_guidance`` 0 means "keep everything": the reader's defaults would
-    keep only a sample (e.g. 10,000 scalars, 500 histograms per tag).
+    ``size_guidance`` 0 means "keep everything": the reader's defaults
+    (``event_accumulator.DEFAULT_SIZE_GUIDANCE``) keep only a sample per tag:
+    10,000 scalars, 1 histogram, 500 compressed histograms, 10 tensors.
     """
     from tensorboard.backend.event_processing import event_accumulator as ea
     from tensorboard.backend.event_processing import io_wrapper
@@ -91,6 +92,15 @@ def read_scalars(logdir: str | os.PathLike, tag: str | None = None) -> dict[str,
     Sub-folders are separate runs (as in TensorBoard's run list); the run in
     ``logdir`` itself is called ``"."``. ``add_scalars("Loss", {"train": ...})``
     writes sub-runs named ``Loss_train``, ... with tag ``Loss``.
+
+    This is TensorBoard's Python reader (``EventAccumulator``, the loader of
+    ``tensorboard --load_fast=false``), and it keeps every point in file
+    order. A learner's default TensorBoard (``--load_fast=auto``: the Rust
+    data server) keeps only the last point written for each step: after
+    steps 0..99 and then 50..59 this returns 110 points and TensorBoard
+    draws 60; a run written twice (``run_writer(..., fresh=False)``) gives
+    200 points here and 100 there. :class:`~camp_utils.tb.TensorBoardServer`
+    asks the default loader, so a check can compare both.
 
     Args:
         logdir: a folder written by a ``SummaryWriter`` (or a parent of several).

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..checks import check_plain_name, ensure_writable_folder, folder_inside
 from ..paths import runs_dir
 
 __all__ = ["run_dir", "run_writer", "EVENT_PREFIX"]
@@ -17,43 +17,56 @@ def run_dir(lesson: int | str, experiment: str, root: str | os.PathLike | None =
     """Return the folder of run ``<root>/<lesson>/<experiment>`` (not created).
 
     ``root`` defaults to the project's ``runs/`` folder (see :mod:`camp_utils.paths`).
-    ``experiment`` may contain ``/`` to nest runs (``"lenet/train"``).
+    ``lesson`` is one folder name (``20`` or ``"20"``); ``experiment`` may
+    contain ``/`` to nest runs (``"lenet/train"``). The folder always lies
+    inside ``root``, also when a symbolic link inside ``root`` points elsewhere.
 
     Raises:
-        ValueError: if ``lesson`` or ``experiment`` is empty, absolute or contains ``..``.
+        ValueError: if ``lesson`` or ``experiment`` is not a plain relative
+            name (empty, ``None``, absolute, containing ``..``, a backslash or
+            a drive letter), or the folder would resolve outside ``root``.
     """
-    parts = [str(lesson), *str(experiment).split("/")]
-    for part in parts:
-        if part in ("", ".", "..") or "\\" in part or ":" in part:
-            raise ValueError(
-                f"run name {lesson!s}/{experiment!s} is not a plain relative name; "
-                "expected something like lesson=20, experiment='y_equals_2x'"
-            )
-    return Path(root if root is not None else runs_dir()).joinpath(*parts)
+    parts = check_plain_name(lesson, "lesson") + check_plain_name(experiment, "experiment", nested=True)
+    return folder_inside(root if root is not None else runs_dir(), *parts)
 
 
-def _ensure_writable(folder: Path) -> None:
+def _tags_of(event_file: Path) -> set[str]:
+    """Summary tags in one event file (an empty set if it cannot be read)."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write_check_"):
-            pass
-    except OSError as err:
-        raise PermissionError(
-            f"cannot write TensorBoard events to '{folder}': {err.strerror or err}. "
-            "Pick another folder (root=...) or set CAMP_RUNS_DIR."
-        ) from err
+        return {value.tag for event in EventFileLoader(str(event_file)).Load() for value in event.summary.value}
+    except Exception:  # a damaged file is not ours to judge here: keep it
+        return set()
 
 
-def _remove_event_files(folder: Path) -> None:
-    """Delete event files below ``folder`` and the folders they leave empty."""
+def _is_add_scalars_subrun(folder: Path) -> bool:
+    """True if ``folder`` looks exactly like what ``add_scalars`` makes below a run.
+
+    ``writer.add_scalars("Loss", {"train": v})`` writes tag ``Loss`` into the
+    sub-folder ``Loss_train``: a folder without sub-folders whose every event
+    file holds only tags ``T`` with ``folder.name`` starting with ``T_`` (``/``
+    in ``T`` becomes ``_``). A nested run such as ``lenet/train`` fails this test.
+    """
+    if any(p.is_dir() for p in folder.iterdir()):
+        return False
+    files = [p for p in folder.glob(f"{EVENT_PREFIX}*") if p.is_file()]
+    if not files:
+        return False
+    for path in files:
+        tags = _tags_of(path)
+        if not tags or not all(folder.name.startswith(t.replace("/", "_") + "_") for t in tags):
+            return False
+    return True
+
+
+def _old_event_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The run's own event files and the ``add_scalars`` sub-runs that belong to it."""
     if not folder.is_dir():
-        return
-    for path in sorted(folder.rglob(f"{EVENT_PREFIX}*")):
-        if path.is_file():
-            path.unlink()
-    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        if not any(sub.iterdir()):
-            sub.rmdir()
+        return [], []
+    own = [p for p in folder.glob(f"{EVENT_PREFIX}*") if p.is_file()]
+    subruns = [p for p in sorted(folder.iterdir()) if p.is_dir() and _is_add_scalars_subrun(p)]
+    return own + [f for sub in subruns for f in sub.glob(f"{EVENT_PREFIX}*")], subruns
 
 
 def run_writer(
@@ -69,9 +82,14 @@ def run_writer(
     Args:
         lesson: the lesson number, e.g. ``20``; the first level of the run list.
         experiment: a readable run name, e.g. ``"y_equals_2x"``.
-        fresh: delete event files a previous execution left in that folder, so
-            that re-running a notebook does not append a second copy of every
-            point (TensorBoard would show both).
+        fresh: once the new writer exists, delete the event files a previous
+            execution left for this run: in its folder and in the sub-runs its
+            ``add_scalars`` calls made (``Loss_train``, ...). Nested runs
+            (``"lenet/train"`` below ``"lenet"``), other files and your own
+            folders are kept. With ``fresh=False`` the old points stay beside
+            the new ones: :func:`~camp_utils.tb.read_scalars` then returns both
+            copies, while a default TensorBoard shows each step once (the
+            point written last).
         root: folder that holds the lessons' runs; default: the project's ``runs/``.
         **writer_kwargs: passed on to ``torch.utils.tensorboard.SummaryWriter``
             (``flush_secs``, ``max_queue``, ``filename_suffix``, ...).
@@ -80,15 +98,21 @@ def run_writer(
         A ``SummaryWriter``; close it (or use it in a ``with`` block) when done.
 
     Raises:
-        ValueError: for a run name that is not a plain relative name.
+        ValueError: for a run name that is not a plain relative name (see :func:`run_dir`).
         PermissionError: if the folder cannot be created or written; the message names it.
+        TypeError: from ``SummaryWriter`` for an unknown keyword; nothing is deleted then.
     """
     from torch.utils.tensorboard import SummaryWriter
 
     if "log_dir" in writer_kwargs or "logdir" in writer_kwargs:
         raise ValueError("run_writer chooses log_dir itself; pass lesson and experiment instead")
     folder = run_dir(lesson, experiment, root)
-    _ensure_writable(folder)
-    if fresh:
-        _remove_event_files(folder)
-    return SummaryWriter(log_dir=str(folder), **writer_kwargs)
+    ensure_writable_folder(folder, "Pick another folder (root=...) or set CAMP_RUNS_DIR.")
+    old_files, subruns = _old_event_files(folder) if fresh else ([], [])
+    writer = SummaryWriter(log_dir=str(folder), **writer_kwargs)  # may raise: then nothing is lost
+    for path in old_files:
+        path.unlink(missing_ok=True)
+    for sub in subruns:
+        if not any(sub.iterdir()):
+            sub.rmdir()
+    return writer

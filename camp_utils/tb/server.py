@@ -1,6 +1,7 @@
 """A real TensorBoard server for checks: start on a free port, ask its HTTP API, stop."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -14,13 +15,49 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TensorBoardServer"]
+from ..checks import check_int, check_number
+
+__all__ = ["TensorBoardServer", "LOAD_FAST_CHOICES"]
+
+LOAD_FAST_CHOICES = ("auto", "true", "false")
+
+# What TensorBoard prints once its Rust data server took over the loading, and
+# what that server (started with --verbose) logs when its one load has finished.
+_DATA_SERVER_NOTE = "Using experimental fast data loading logic"
+_LOAD_FINISHED = "Finished load cycle"
 
 
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost
+        return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: ask the kernel to send SIGTERM to this process when its parent dies."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class TensorBoardServer:
@@ -32,18 +69,39 @@ class TensorBoardServer:
             print(tb.runs())
             points = tb.scalars("y_equals_2x", "y=2x")
 
-    On entry it starts ``python -m tensorboard.main`` with the pure-Python
-    loader, loads the folder once before answering (``--reload_task blocking``)
-    and waits until ``/data/runs`` answers, so what the API returns is what
-    is on disk at that moment.
+    On entry it starts ``python -m tensorboard.main`` and waits until the
+    folder has been loaded once and ``/data/runs`` answers, so what the API
+    returns is what is on disk at that moment.
+
+    Which loader: by default the same one a learner's ``tensorboard --logdir``
+    or ``%tensorboard`` uses (``--load_fast=auto``: the Rust data server from
+    the ``tensorboard-data-server`` wheel where it exists, else the Python
+    loader). The two differ when steps go backwards in a run: the Rust
+    server keeps, for each step, only the last point written (a run written
+    with steps 0..99 and then 50..59 is served as 60 points; the same 100
+    steps written twice as 100), whereas the Python loader -- and
+    :func:`camp_utils.tb.read_scalars`, which uses it -- keeps every point
+    (110 and 200). ``load_fast="false"`` asks for the Python loader;
+    :attr:`loader` says which one answered.
 
     Args:
         logdir: folder to serve.
-        port: TCP port; default: a free one.
-        host: interface to bind; only localhost is sensible for tests.
-        timeout: seconds to wait for the server to answer.
+        port: TCP port; default: a free one. A port another program (say,
+            another TensorBoard) already uses is refused.
+        host: interface to bind: a loopback address (``127.0.0.1``, ``::1``,
+            ``localhost``) unless ``allow_remote=True``.
+        timeout: seconds to wait for the server to answer (a positive, finite number).
         live: keep reloading the folder every 2 s (for browsing) instead of
             loading it once (for checks).
+        load_fast: TensorBoard's ``--load_fast``: ``"auto"`` (TensorBoard's
+            default), ``"true"`` (Rust data server or fail) or ``"false"`` (Python loader).
+        allow_remote: serve on a non-loopback ``host``. TensorBoard has no
+            login: every machine that can reach the port can read the runs.
+
+    Raises:
+        FileNotFoundError / NotADirectoryError: ``logdir`` is missing / a file.
+        ValueError: a bad ``port``, ``timeout``, ``load_fast`` or a non-loopback
+            ``host`` without ``allow_remote``.
     """
 
     def __init__(
@@ -54,64 +112,116 @@ class TensorBoardServer:
         host: str = "127.0.0.1",
         timeout: float = 60.0,
         live: bool = False,
+        load_fast: str = "auto",
+        allow_remote: bool = False,
     ) -> None:
         self.logdir = Path(logdir)
-        if not self.logdir.is_dir():
+        if not self.logdir.exists():
             raise FileNotFoundError(f"log folder '{self.logdir}' does not exist; write a run first")
-        if timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not self.logdir.is_dir():
+            raise NotADirectoryError(f"log folder '{self.logdir}' is a file, not a folder; "
+                                     "pass the folder that holds the runs")
+        self.timeout = check_number(timeout, "timeout", positive=True, what="seconds to wait")
+        if load_fast not in LOAD_FAST_CHOICES:
+            raise ValueError(f"load_fast must be one of {LOAD_FAST_CHOICES}, got {load_fast!r}")
+        if not isinstance(host, str) or not host:
+            raise ValueError(f"host must be a non-empty str such as '127.0.0.1', got {host!r}")
+        if not _is_loopback(host) and not allow_remote:
+            raise ValueError(
+                f"host {host!r} would serve TensorBoard, which has no login, to other machines; "
+                "use host='127.0.0.1', or pass allow_remote=True if that is what you want"
+            )
+        if port is not None:
+            port = check_int(port, "port", minimum=1, maximum=65535, what="a TCP port")
         self.host = host
         self.port = port if port is not None else _free_port(host)
-        self.timeout = timeout
         self.live = live
+        self.load_fast = load_fast
+        self.loader: str | None = None
+        """``"rust"`` or ``"python"`` once started: which loader serves the data."""
         self._process: subprocess.Popen | None = None
         self._log = None
 
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:6123/``."""
-        return f"http://{self.host}:{self.port}/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
 
-    def start(self) -> "TensorBoardServer":
-        """Start the server and wait until it answers (see the class doc)."""
-        if self._process is not None:
-            raise RuntimeError("this TensorBoard server is already running")
-        reload_args = ["--reload_interval", "2"] if self.live else ["--reload_interval", "0", "--reload_task", "blocking"]
-        cmd = [
+    def _command(self) -> list[str]:
+        if self.live:
+            reload_args = ["--reload_interval", "2"]
+        else:  # load once; the Python loader loads before it serves, the Rust one we wait for
+            reload_args = ["--reload_interval", "0", "--reload_task", "blocking"]
+        return [
             sys.executable, "-m", "tensorboard.main",
             "--logdir", str(self.logdir), "--host", self.host, "--port", str(self.port),
-            "--load_fast", "false", *reload_args,
+            "--load_fast", self.load_fast, "--extra_data_server_flags=--verbose", *reload_args,
         ]
+
+    def start(self) -> "TensorBoardServer":
+        """Start the server and wait until it has loaded the folder and answers.
+
+        Raises:
+            RuntimeError: already running, the port is taken, or TensorBoard exited.
+            TimeoutError: no answer within ``timeout`` seconds (the log is in the message).
+        """
+        if self.running:
+            raise RuntimeError("this TensorBoard server is already running")
+        self.stop()  # forget a process that exited on its own
+        if _port_in_use(self.host, self.port):
+            raise RuntimeError(f"port {self.port} on {self.host} is already in use (another TensorBoard?); "
+                               "pass another port, or leave port=None for a free one")
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
+        linux = sys.platform.startswith("linux")
+        self._process = subprocess.Popen(self._command(), stdout=self._log, stderr=subprocess.STDOUT,
+                                         preexec_fn=_die_with_parent if linux else None)
+        try:
+            self._wait_until_loaded()
+        except BaseException:  # including KeyboardInterrupt: never leave an orphan server
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_loaded(self) -> None:
         deadline = time.monotonic() + self.timeout
         while True:
             if self._process.poll() is not None:
-                output = self._read_log()
-                self._cleanup()
-                raise RuntimeError(f"TensorBoard exited with code {self._process.returncode}:\n{output}")
-            try:
-                self.get_json("data/runs")
-                return self
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if time.monotonic() > deadline:
-                    output = self._read_log()
-                    self.stop()
-                    raise TimeoutError(
-                        f"TensorBoard did not answer on {self.url} within {self.timeout} s:\n{output}"
-                    ) from None
-                time.sleep(0.2)
+                code = self._process.returncode
+                raise RuntimeError(f"TensorBoard exited with code {code}:\n{self._read_log()}")
+            log = self._read_log(tail=False)
+            rust = _DATA_SERVER_NOTE in log
+            loaded = not rust or self.live or _LOAD_FINISHED in log
+            if loaded and self._answers():
+                self.loader = "rust" if rust else "python"
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"TensorBoard did not answer on {self.url} within {self.timeout} s:\n"
+                                   f"{self._read_log()}")
+            time.sleep(0.2)
 
-    def _read_log(self) -> str:
+    def _answers(self) -> bool:
+        """True when *our* process answers on the port (it is alive and serves our folder)."""
+        try:
+            environment = self.get_json("data/environment")
+        except (urllib.error.URLError, ConnectionError, OSError, ValueError):
+            return False
+        location = environment.get("data_location", "") if isinstance(environment, dict) else ""
+        return self._process.poll() is None and bool(location) and Path(location).resolve() == self.logdir.resolve()
+
+    def _read_log(self, tail: bool = True) -> str:
+        """TensorBoard's output so far. The server writes through the same file
+        offset, so we read with ``pread``, which does not move it (seek elsewhere)."""
         if self._log is None:
             return ""
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")[-4000:]
-
-    def _cleanup(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if hasattr(os, "pread"):
+            size = os.fstat(self._log.fileno()).st_size
+            raw = os.pread(self._log.fileno(), size, 0)
+        else:  # no pread (Windows): read from the start, as TensorBoard's own tools do
+            self._log.seek(0)
+            raw = self._log.read()
+        text = raw.decode("utf-8", "replace")
+        return text[-4000:] if tail else text
 
     def stop(self) -> None:
         """Stop the server (does nothing if it is not running)."""
@@ -123,7 +233,9 @@ class TensorBoardServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        self._cleanup()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     @property
     def running(self) -> bool:
@@ -148,6 +260,9 @@ class TensorBoardServer:
 
     def scalars(self, run: str, tag: str) -> list[tuple[float, int, float]]:
         """``(wall_time, step, value)`` rows the scalars plugin serves for one series.
+
+        The scalars plugin serves at most 1,000 points per series (a sample),
+        whichever loader is used.
 
         Raises:
             ValueError: if the server has no such run/tag; names both and what it has.
