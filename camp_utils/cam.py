@@ -1,0 +1,483 @@
+"""Class activation maps: where in the image did the network look?
+
+* :func:`cam` -- CAM (Zhou et al., 2016) for networks that end in global
+  average pooling and one linear layer: ``sum_k w[c, k] * A_k``;
+* :func:`grad_cam` -- Grad-CAM (Selvaraju et al., 2017): channel weights are
+  the spatial mean of the gradient of the raw class score;
+* :func:`grad_cam_pp` -- Grad-CAM++ (Chattopadhay et al., 2018);
+* :func:`overlay` -- a heat map blended over an image, for display;
+* :func:`pointing_game`, :func:`mask_score` -- do the maps point at the object?
+
+Shared conventions of the three map functions:
+
+* ``images`` is a ``(B, C, H, W)`` batch, moved to the model's device;
+* ``classes=None`` explains each image's top class; otherwise give one class
+  index per image (or one ``int`` for all);
+* ``target_layer`` is a name from ``model.named_modules()`` or the module;
+  its output must be a ``(B, K, h, w)`` feature map;
+* the result is a ``(B, H, W)`` tensor on the model's device: each map
+  upsampled bilinearly to the input's size and scaled to ``[0, 1]`` by its own
+  minimum and maximum (a constant map, e.g. all zeros, becomes all zeros);
+* the model is left as it was found: train/eval mode (it runs in eval mode),
+  ``requires_grad`` and ``.grad`` of every parameter, hooks (none are left
+  behind, also after an exception), and the grad mode.
+
+Gradients are taken with ``torch.autograd.grad`` with respect to the target
+layer's output only: the forward pass below the target layer builds no
+autograd graph and nothing is back-propagated to the parameters or the
+input, so a Grad-CAM costs less than one training step. The target layer's
+output is handed on as a copy, so an in-place operation after it (such as
+``ReLU(inplace=True)``) cannot overwrite the activations being explained.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .hooks import find_layer
+
+__all__ = ["cam", "grad_cam", "grad_cam_pp", "overlay", "pointing_game", "mask_score"]
+
+
+# --------------------------------------------------------------------------- plumbing
+class _NotAFeatureMap(Exception):
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+def _describe(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return fallback
+
+
+def _check_images(images) -> None:
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"images must be a (B, C, H, W) tensor, got {type(images).__name__}")
+    if images.dim() != 4:
+        hint = "; add a batch dimension with images[None]" if images.dim() == 3 else ""
+        raise ValueError(f"images must be a (B, C, H, W) batch, got shape {tuple(images.shape)}{hint}")
+    if not images.is_floating_point():
+        raise ValueError(f"images must be a floating-point tensor (normalised as for training), got {images.dtype}")
+    if images.shape[0] == 0:
+        raise ValueError("images is an empty batch (B = 0)")
+
+
+@contextmanager
+def _eval_mode(model: nn.Module):
+    """Run in eval mode, then give every module its own train/eval flag back."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, flag in flags:
+            module.training = flag
+
+
+def _layers_with_maps(model: nn.Module, images: torch.Tensor) -> list[str]:
+    """Names of the layers whose output is a 4-D tensor (one cheap forward pass)."""
+    found: list[str] = []
+    handles = []
+
+    def hook_for(name):
+        def hook(module, inputs, output):
+            if isinstance(output, torch.Tensor) and output.dim() == 4 and name not in found:
+                found.append(name)
+        return hook
+
+    try:
+        for name, module in model.named_modules():
+            if name:
+                handles.append(module.register_forward_hook(hook_for(name)))
+        with torch.no_grad():
+            model(images[:1])
+    except Exception:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return found
+
+
+def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool):
+    """Run the model once and capture the target layer's output ``A``.
+
+    Returns ``(A, logits, images_on_device)``. With ``grad=True`` the forward
+    pass runs without autograd up to the target layer; there ``A`` becomes a
+    fresh leaf that requires grad and autograd records the rest, so
+    ``torch.autograd.grad(score, A)`` touches nothing below the target layer.
+    The network continues with a copy of ``A``, so in-place operations after
+    the target layer leave ``A`` intact.
+    """
+    _check_images(images)
+    name, module = find_layer(model, target_layer, argument="target_layer")
+    images = images.to(_model_device(model, images.device))
+    captured: dict[str, torch.Tensor] = {}
+
+    def hook(mod, inputs, output):
+        if not isinstance(output, torch.Tensor) or output.dim() != 4:
+            raise _NotAFeatureMap(_describe(output))
+        if grad:
+            torch.set_grad_enabled(True)  # the no_grad block below restores the caller's mode
+        a = output.detach()
+        if grad:
+            a.requires_grad_(True)
+        captured["A"] = a
+        return a.clone()
+
+    handle = module.register_forward_hook(hook)
+    wrong_output = None
+    try:
+        with _eval_mode(model), torch.no_grad():
+            logits = model(images)
+    except _NotAFeatureMap as err:
+        wrong_output = err.description
+    finally:
+        handle.remove()
+    if wrong_output is not None:
+        with _eval_mode(model):
+            maps = _layers_with_maps(model, images)
+        raise ValueError(
+            f"target_layer {name!r} outputs {wrong_output}; CAM methods need a (B, K, h, w) "
+            f"feature map. Layers with 4-D outputs: {', '.join(maps) if maps else 'none found'}"
+        )
+    if "A" not in captured:
+        raise ValueError(f"target_layer {name!r} did not run during the forward pass; "
+                         "pick a layer that model.forward calls")
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != images.shape[0]:
+        raise ValueError(f"the model must return class scores of shape (B, classes) = ({images.shape[0]}, ...), "
+                         f"got {_describe(logits)}")
+    return captured["A"], logits, images
+
+
+def _pick_classes(classes, logits: torch.Tensor) -> torch.Tensor:
+    batch, count = logits.shape
+    if classes is None:
+        return logits.detach().argmax(1)
+    if isinstance(classes, bool):
+        raise ValueError(f"classes must be None, an int or one class index per image, got {classes!r}")
+    if isinstance(classes, int):
+        picked = torch.full((batch,), classes, dtype=torch.long)
+    else:
+        try:
+            picked = torch.as_tensor(classes)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"classes must be None, an int or one class index per image, got {classes!r}") from None
+        if picked.dim() != 1 or picked.dtype.is_floating_point or picked.dtype == torch.bool or picked.is_complex():
+            raise ValueError(f"classes must be a 1-D sequence of int class indices, got {classes!r}")
+        if len(picked) != batch:
+            raise ValueError(f"classes has {len(picked)} entries but images has {batch}; give one class per image "
+                             "(or None for each image's top class)")
+    if picked.numel() and (picked.min() < 0 or picked.max() >= count):
+        raise ValueError(f"classes must lie in 0..{count - 1} (the model has {count} classes), got {classes!r}")
+    return picked.to(device=logits.device, dtype=torch.long)
+
+
+def _gradient(name_of: str, logits: torch.Tensor, a: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """d(sum of the chosen raw class scores)/dA; images in a batch do not interact in eval mode."""
+    if not logits.requires_grad:
+        raise ValueError(f"the class scores do not depend on the output of target_layer {name_of!r} through "
+                         "autograd (is part of model.forward run under torch.no_grad()?)")
+    with torch.enable_grad():  # the caller may be inside torch.no_grad()
+        score = logits.gather(1, classes[:, None]).sum()
+        (grad,) = torch.autograd.grad(score, a, allow_unused=True)
+    if grad is None:
+        raise ValueError(f"the class scores do not depend on the output of target_layer {name_of!r}")
+    return grad
+
+
+def _finish(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Upsample (B, h, w) maps to ``size`` and scale each to [0, 1]; constant maps become 0."""
+    maps = maps.detach().float()
+    if tuple(maps.shape[-2:]) != tuple(size):
+        maps = F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+    low = maps.amin((1, 2), keepdim=True)
+    span = maps.amax((1, 2), keepdim=True) - low
+    scaled = (maps - low) / torch.where(span > 0, span, torch.ones_like(span))
+    return torch.where(span > 0, scaled, torch.zeros_like(scaled))
+
+
+def _name(model: nn.Module, target_layer) -> str:
+    return find_layer(model, target_layer, argument="target_layer")[0]
+
+
+# --------------------------------------------------------------------------- the maps
+def cam(
+    model: nn.Module,
+    images: torch.Tensor,
+    target_layer: str | nn.Module,
+    classes: int | Sequence[int] | torch.Tensor | None = None,
+    *,
+    relu: bool = False,
+    fc_layer: str | nn.Module | None = None,
+) -> torch.Tensor:
+    """Class Activation Maps (Zhou et al., 2016) of a GAP -> linear network.
+
+    For a network whose class scores are ``y_c = sum_k w[c, k] * mean(A_k) + b_c``
+    (global average pooling of the target layer's maps ``A_k``, then one
+    linear layer), the map of class ``c`` is
+
+        ``CAM_c = sum_k w[c, k] * A_k``,
+
+    computed from one forward pass without gradients. The model is checked
+    to really have that shape: its output must equal the linear layer
+    applied to the spatial mean of ``A``.
+
+    Args:
+        model: the classifier; returns ``(B, classes)`` scores.
+        images: ``(B, C, H, W)`` batch, prepared as for the model.
+        target_layer: the layer whose output is pooled (name or module).
+        classes: ``None`` (each image's top class), one ``int`` for all, or one index per image.
+        relu: keep only the positive evidence (``max(CAM, 0)``) before scaling,
+            as Grad-CAM does; the original CAM keeps negative values.
+        fc_layer: the final linear layer; default: the last ``nn.Linear`` of
+            the model whose ``in_features`` equals the number of maps ``K``.
+
+    Returns:
+        ``(B, H, W)`` maps in ``[0, 1]`` on the model's device.
+
+    Raises:
+        ValueError: bad ``images``/``classes``/``target_layer``, or a model
+            that does not end in global average pooling + one linear layer
+            (use :func:`grad_cam` for those).
+    """
+    name = _name(model, target_layer)
+    a, logits, images = _forward(model, images, target_layer, grad=False)
+    picked = _pick_classes(classes, logits)
+    k = a.shape[1]
+    advice = "CAM needs a model that ends in global average pooling + one linear layer; use grad_cam for this model"
+    if fc_layer is not None:
+        fc_name, fc = find_layer(model, fc_layer, argument="fc_layer")
+        if not isinstance(fc, nn.Linear) or fc.in_features != k:
+            raise ValueError(f"fc_layer {fc_name!r} must be an nn.Linear with in_features={k} "
+                             f"(the channels of target_layer {name!r}), got {fc!r}")
+    else:
+        linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear) and m.in_features == k]
+        if not linears:
+            raise ValueError(f"no nn.Linear with in_features={k} (the channels of target_layer {name!r}) "
+                             f"found; {advice}")
+        fc_name, fc = linears[-1]
+    with torch.no_grad():
+        weight = fc.weight.detach().to(a.dtype)
+        bias = fc.bias.detach().to(a.dtype) if fc.bias is not None else 0.0
+        expected = a.mean((2, 3)) @ weight.T + bias
+        scale = 1.0 + float(logits.abs().max())
+        if expected.shape != logits.shape or not torch.allclose(expected, logits, rtol=1e-3, atol=1e-4 * scale):
+            raise ValueError(f"the model's output is not {fc_name!r} applied to the global average of "
+                             f"target_layer {name!r}; {advice}")
+        maps = torch.einsum("bk,bkhw->bhw", weight[picked], a)
+        if relu:
+            maps = maps.clamp_min(0)
+    return _finish(maps, images.shape[-2:])
+
+
+def grad_cam(
+    model: nn.Module,
+    images: torch.Tensor,
+    target_layer: str | nn.Module,
+    classes: int | Sequence[int] | torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al., 2017) for any differentiable classifier.
+
+    With ``A`` the target layer's ``(K, h, w)`` maps and ``y_c`` the **raw**
+    (pre-softmax) score of class ``c``:
+
+        ``alpha_k = mean_ij  d y_c / d A_k[i, j]``,
+        ``map = ReLU(sum_k alpha_k * A_k)``.
+
+    For a GAP -> linear network ``alpha_k = w[c, k] / (h * w)``, so Grad-CAM is
+    CAM with ReLU, up to scale (``cam(..., relu=True)``).
+
+    Args:
+        model: the classifier; returns ``(B, classes)`` raw scores.
+        images: ``(B, C, H, W)`` batch, prepared as for the model.
+        target_layer: name or module whose output is the ``(B, K, h, w)`` maps.
+        classes: ``None`` (each image's top class), one ``int`` for all, or one index per image.
+
+    Returns:
+        ``(B, H, W)`` maps in ``[0, 1]`` on the model's device.
+
+    Raises:
+        ValueError: bad ``images``/``classes``/``target_layer``, or scores
+            that do not depend on the target layer.
+    """
+    name = _name(model, target_layer)
+    a, logits, images = _forward(model, images, target_layer, grad=True)
+    picked = _pick_classes(classes, logits)
+    grad = _gradient(name, logits, a, picked)
+    with torch.no_grad():
+        weights = grad.mean((2, 3), keepdim=True)
+        maps = (weights * a).sum(1).clamp_min(0)
+    return _finish(maps, images.shape[-2:])
+
+
+def grad_cam_pp(
+    model: nn.Module,
+    images: torch.Tensor,
+    target_layer: str | nn.Module,
+    classes: int | Sequence[int] | torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Grad-CAM++ (Chattopadhay et al., 2018): pixel-wise weighted gradients.
+
+    With ``g = d y_c / d A`` (raw score; the paper's exponential of the score
+    turns the second and third derivatives into powers of ``g``):
+
+        ``a_kij = g^2 / (2 g^2 + sum_ab A_k[a, b] * g^3)``  (0 where the denominator is 0),
+        ``w_k = sum_ij a_kij * ReLU(g_kij)``,
+        ``map = ReLU(sum_k w_k * A_k)``.
+
+    Arguments, result and errors as :func:`grad_cam`.
+    """
+    name = _name(model, target_layer)
+    a, logits, images = _forward(model, images, target_layer, grad=True)
+    picked = _pick_classes(classes, logits)
+    grad = _gradient(name, logits, a, picked)
+    with torch.no_grad():
+        g2 = grad * grad
+        denominator = 2 * g2 + a.sum((2, 3), keepdim=True) * g2 * grad
+        nonzero = denominator != 0
+        alpha = torch.where(nonzero, g2 / torch.where(nonzero, denominator, torch.ones_like(denominator)), 0.0)
+        weights = (alpha * grad.clamp_min(0)).sum((2, 3), keepdim=True)
+        maps = (weights * a).sum(1).clamp_min(0)
+    return _finish(maps, images.shape[-2:])
+
+
+# --------------------------------------------------------------------------- display and scores
+def _as_hwc(image) -> np.ndarray:
+    """An image as a float (H, W, 3) array in [0, 1]."""
+    if isinstance(image, torch.Tensor):
+        array = image.detach().cpu()
+        if array.dim() == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
+            array = array.permute(1, 2, 0)
+        array = array.numpy()
+    else:
+        array = np.asarray(image)  # PIL images and numpy arrays
+    if array.ndim == 3 and array.shape[-1] == 4:
+        array = array[..., :3]  # drop alpha
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    if array.ndim != 3 or array.shape[-1] != 3:
+        raise ValueError("image must be (3, H, W) or (H, W) tensor, (H, W, 3) or (H, W) array, or a PIL image; "
+                         f"got shape {array.shape}")
+    if array.dtype == np.uint8:
+        array = array / 255.0
+    return np.clip(array.astype(np.float32), 0.0, 1.0)
+
+
+def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+    """Blend a heat map over an image: ``(1 - alpha) * image + alpha * cmap(heatmap)``.
+
+    Args:
+        image: ``(3, H, W)`` / ``(H, W)`` tensor in ``[0, 1]`` (e.g. from
+            :func:`camp_utils.data.denormalize`), an ``(H, W, 3)`` array
+            (float in ``[0, 1]`` or ``uint8``), or a PIL image.
+        heatmap: ``(h, w)`` tensor or array in ``[0, 1]``; resized bilinearly
+            to the image's size when it differs.
+        alpha: weight of the heat map, in ``[0, 1]``.
+        cmap: a matplotlib colormap name.
+
+    Returns:
+        A float32 ``(H, W, 3)`` array in ``[0, 1]`` for ``plt.imshow``.
+
+    Raises:
+        ValueError: bad shapes, ``alpha`` outside ``[0, 1]`` or an unknown ``cmap``.
+    """
+    import matplotlib
+
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    try:
+        colormap = matplotlib.colormaps[cmap]
+    except (KeyError, TypeError):
+        raise ValueError(f"cmap must be a matplotlib colormap name such as 'jet' or 'viridis', got {cmap!r}") from None
+    base = _as_hwc(image)
+    heat = torch.as_tensor(np.asarray(heatmap.detach().cpu() if isinstance(heatmap, torch.Tensor) else heatmap),
+                           dtype=torch.float32)
+    if heat.dim() != 2:
+        raise ValueError(f"heatmap must be (H, W), got shape {tuple(heat.shape)}")
+    if tuple(heat.shape) != base.shape[:2]:
+        heat = F.interpolate(heat[None, None], size=base.shape[:2], mode="bilinear", align_corners=False)[0, 0]
+    colours = colormap(heat.clamp(0, 1).numpy())[..., :3].astype(np.float32)
+    return ((1 - alpha) * base + alpha * colours).clip(0, 1)
+
+
+def _check_maps(heatmaps, name: str) -> torch.Tensor:
+    if not isinstance(heatmaps, torch.Tensor) or heatmaps.dim() != 3:
+        raise ValueError(f"{name} must be a (B, H, W) tensor, got {_describe(heatmaps)}")
+    return heatmaps.detach().float().cpu()
+
+
+def pointing_game(heatmaps: torch.Tensor, boxes: torch.Tensor) -> float:
+    """Fraction of maps whose maximum lies inside the object's box (Zhang et al., 2016).
+
+    A map's maximum is its first highest pixel in row-major order. A constant
+    map (e.g. all zeros) points nowhere and counts as a miss.
+
+    Args:
+        heatmaps: ``(B, H, W)`` maps.
+        boxes: ``(B, 4)`` integer boxes ``(x0, y0, x1, y1)`` with ``x1``/``y1``
+            exclusive, as :attr:`camp_utils.data.ShapesDataset.boxes`.
+
+    Returns:
+        the share of hits, in ``[0, 1]``.
+
+    Raises:
+        ValueError: wrong shapes or a different number of maps and boxes.
+    """
+    maps = _check_maps(heatmaps, "heatmaps")
+    if not isinstance(boxes, torch.Tensor) or boxes.shape != (maps.shape[0], 4):
+        raise ValueError(f"boxes must be a ({maps.shape[0]}, 4) tensor of (x0, y0, x1, y1), one per map, "
+                         f"got {_describe(boxes)}")
+    batch, _, width = maps.shape
+    flat = maps.reshape(batch, -1)
+    index = flat.argmax(1)
+    y, x = index // width, index % width
+    x0, y0, x1, y1 = boxes.cpu().long().unbind(1)
+    inside = (x0 <= x) & (x < x1) & (y0 <= y) & (y < y1)
+    pointed = flat.amax(1) > flat.amin(1)
+    return float((inside & pointed).float().mean())
+
+
+def mask_score(heatmaps: torch.Tensor, masks: torch.Tensor) -> float:
+    """Mean share of each map's mass that falls on the object's pixels.
+
+    Stricter than the pointing game: the whole map counts, not only its
+    peak. A uniform map scores the object's share of the image; a perfect
+    one scores 1. A map with no mass (all zeros) scores 0.
+
+    Args:
+        heatmaps: ``(B, H, W)`` non-negative maps (e.g. from :func:`grad_cam`).
+        masks: ``(B, H, W)`` boolean object masks (:attr:`camp_utils.data.ShapesDataset.masks`).
+
+    Returns:
+        the mean over the maps, in ``[0, 1]``.
+
+    Raises:
+        ValueError: shapes differ, or a map has negative values.
+    """
+    maps = _check_maps(heatmaps, "heatmaps")
+    if not isinstance(masks, torch.Tensor) or masks.shape != maps.shape:
+        raise ValueError(f"masks must be a tensor of the maps' shape {tuple(maps.shape)}, got {_describe(masks)}")
+    if (maps < 0).any():
+        raise ValueError("heatmaps must be non-negative (a share of mass needs non-negative maps)")
+    total = maps.sum((1, 2))
+    on_object = (maps * masks.cpu().float()).sum((1, 2))
+    share = torch.where(total > 0, on_object / torch.where(total > 0, total, torch.ones_like(total)), 0.0)
+    return float(share.mean())

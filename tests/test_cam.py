@@ -1,0 +1,295 @@
+"""camp_utils.cam: golden values, identities, model state, errors, scores."""
+import gc
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from camp_utils.cam import cam, grad_cam, grad_cam_pp, mask_score, overlay, pointing_game
+from camp_utils.models import GapNet
+
+# Two 2x2 feature maps used as the target layer's output (the input passes an Identity).
+A0 = [[1.0, 0.0], [0.0, 2.0]]
+A1 = [[0.0, 3.0], [1.0, 0.0]]
+MAPS = torch.tensor([A0, A1]).unsqueeze(0)  # (1, 2, 2, 2)
+
+
+def gap_net():
+    """Identity 'features' -> global average pooling -> linear with fixed weights."""
+    fc = nn.Linear(2, 2)
+    with torch.no_grad():
+        fc.weight.copy_(torch.tensor([[2.0, -1.0], [0.5, 1.0]]))
+        fc.bias.copy_(torch.tensor([0.3, -7.0]))
+    return nn.Sequential(nn.Identity(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), fc)
+
+
+def flat_net():
+    """Identity 'features' -> flatten -> linear: no GAP, so every pixel has its own weight."""
+    fc = nn.Linear(8, 2, bias=False)
+    with torch.no_grad():
+        fc.weight.copy_(torch.tensor([[1.0, 1, 1, 1, 1, 0, 0, 1],      # mean weights 1, 0.5
+                                      [-1.0, -1, -1, -1, 0, 0, 0, 0]]))  # mean weights -1, 0
+    return nn.Sequential(nn.Identity(), nn.Flatten(), fc)
+
+
+def close(a, b):
+    return torch.allclose(a, torch.as_tensor(b, dtype=a.dtype), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- golden values
+def test_cam_by_hand_on_a_gap_network():
+    # logits: 2*0.75 - 1*1 + 0.3 = 0.8 and 0.375 + 1 - 7 = -5.625, so class 0 is explained;
+    # CAM_0 = 2*A0 - A1 = [[2, -3], [-1, 4]] -> (x + 3) / 7.
+    assert close(cam(gap_net(), MAPS, "0")[0], [[5 / 7, 0], [2 / 7, 1]])
+    # with ReLU: [[2, 0], [0, 4]] / 4
+    assert close(cam(gap_net(), MAPS, "0", relu=True)[0], [[0.5, 0], [0, 1]])
+    # class 1: 0.5*A0 + A1 = [[0.5, 3], [1, 1]] -> (x - 0.5) / 2.5
+    assert close(cam(gap_net(), MAPS, "0", classes=[1])[0], [[0, 1], [0.2, 0.2]])
+
+
+def test_grad_cam_by_hand_on_a_network_without_gap():
+    # class 0: alpha = (mean of [1,1,1,1], mean of [1,0,0,1]) = (1, 0.5);
+    # A0 + 0.5*A1 = [[1, 1.5], [0.5, 2]] -> (x - 0.5) / 1.5
+    images = torch.cat([MAPS, MAPS])
+    maps = grad_cam(flat_net(), images, "0", classes=[0, 1])
+    assert close(maps[0], [[1 / 3, 2 / 3], [0, 1]])
+    # class 1: alpha = (-1, 0) -> ReLU(-A0) is zero everywhere, and stays zero (no NaN)
+    assert torch.equal(maps[1], torch.zeros(2, 2))
+
+
+def test_grad_cam_pp_by_hand_on_a_gap_network():
+    # g = w/(h*w) = (0.5, -0.25); sums of A = (3, 4);
+    # a_0 = 1 / (2 + 3*0.5) = 2/7, weight_0 = 4 * 2/7 * 0.5; weight_1 = 0 (ReLU(g) = 0)
+    # map = ReLU(4/7 * A0) -> A0 / 2
+    assert close(grad_cam_pp(gap_net(), MAPS, "0")[0], [[0.5, 0], [0, 1]])
+
+
+def test_grad_cam_equals_relu_cam_for_gap_then_linear():
+    torch.manual_seed(0)
+    model = GapNet(4, width=4)
+    for p in model.parameters():  # non-trivial batch-norm statistics and weights
+        nn.init.normal_(p, std=0.5)
+    images = torch.randn(3, 3, 16, 20)
+    gc_maps = grad_cam(model, images, "features")
+    cam_maps = cam(model, images, "features", relu=True)
+    assert gc_maps.shape == (3, 16, 20)
+    assert torch.allclose(gc_maps, cam_maps, atol=1e-5)
+    assert not torch.allclose(cam(model, images, "features"), cam_maps, atol=1e-3)  # ReLU matters
+
+
+def test_top_class_is_the_default():
+    model = GapNet(4, width=4).eval()
+    images = torch.randn(4, 3, 16, 16)
+    top = model(images).argmax(1)
+    assert torch.equal(grad_cam(model, images, "features"), grad_cam(model, images, "features", classes=top))
+    assert torch.equal(grad_cam(model, images, "features", classes=1),
+                       grad_cam(model, images, "features", classes=[1, 1, 1, 1]))
+
+
+# --------------------------------------------------------------------------- conventions
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+def test_maps_are_batch_by_input_size_in_zero_one(method):
+    model = GapNet(4, width=4)
+    maps = method(model, torch.randn(5, 3, 24, 32), "features")
+    assert maps.shape == (5, 24, 32) and maps.dtype == torch.float32
+    assert not torch.isnan(maps).any() and maps.min() >= 0 and maps.max() <= 1
+    assert all(float(m.max()) in (0.0, 1.0) for m in maps)
+
+
+def test_target_layer_given_as_module_or_name_gives_the_same_maps():
+    model = GapNet(4, width=4)
+    images = torch.randn(2, 3, 16, 16)
+    assert torch.equal(grad_cam(model, images, model.features[8]), grad_cam(model, images, "features.8"))
+
+
+def test_inplace_relu_after_the_target_layer_does_not_change_its_activations():
+    # features.9 is a BatchNorm followed by ReLU(inplace=True): the explained maps must be the
+    # BatchNorm's output (negative values included), not what the ReLU turned them into.
+    torch.manual_seed(1)
+    model = GapNet(4, width=4).eval()
+    images = torch.randn(2, 3, 16, 16)
+    expected = model.features[:10](images)  # BatchNorm output, computed separately
+    maps = cam_from_activations(model, images, expected, "features.9")
+    assert torch.allclose(grad_cam(model, images, "features.9"), maps, atol=1e-5)
+
+
+def cam_from_activations(model, images, a, layer):
+    """Reference Grad-CAM computed with a plain backward pass through a hand-split network."""
+    a = a.detach().requires_grad_(True)
+    rest = model.features[10:]
+    logits = model.fc(model.pool(rest(a.clone())).flatten(1))
+    logits.gather(1, logits.argmax(1, keepdim=True)).sum().backward()
+    raw = (a.grad.mean((2, 3), keepdim=True) * a).sum(1).clamp_min(0).detach()
+    raw = nn.functional.interpolate(raw[:, None], size=images.shape[-2:], mode="bilinear")[:, 0]
+    low, high = raw.amin((1, 2), keepdim=True), raw.amax((1, 2), keepdim=True)
+    return (raw - low) / (high - low)
+
+
+# --------------------------------------------------------------------------- model state
+def hook_count(model):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               for m in model.modules())
+
+
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+def test_model_is_left_as_it_was_found(method):
+    model = GapNet(4, width=4).train()
+    model.features[0].weight.requires_grad_(False)
+    model.fc.weight.grad = torch.full_like(model.fc.weight, 7.0)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    method(model, torch.randn(2, 3, 16, 16), "features")
+    assert model.training and all(m.training for m in model.modules())
+    assert not model.features[0].weight.requires_grad and model.fc.weight.requires_grad
+    assert torch.equal(model.fc.weight.grad, torch.full_like(model.fc.weight, 7.0))
+    assert all(p.grad is None for n, p in model.named_parameters() if n != "fc.weight")
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())  # BN statistics too
+    assert hook_count(model) == 0 and torch.is_grad_enabled()
+
+
+def test_works_for_a_frozen_model_and_under_no_grad():
+    model = GapNet(4, width=4).eval().requires_grad_(False)
+    images = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        maps = grad_cam(model, images, "features")
+        assert not torch.is_grad_enabled()
+    assert torch.allclose(maps, cam(model, images, "features", relu=True), atol=1e-5)
+
+
+def test_mixed_train_eval_flags_are_restored_module_by_module():
+    model = GapNet(4, width=4).train()
+    model.features[1].eval()
+    grad_cam(model, torch.randn(1, 3, 16, 16), "features")
+    assert not model.features[1].training and model.features[5].training
+
+
+def test_no_hooks_left_after_an_exception_in_forward():
+    model = GapNet(4, width=4)
+
+    def explode(module, inputs, output):
+        raise RuntimeError("boom")
+
+    handle = model.fc.register_forward_hook(explode)
+    for method in (cam, grad_cam, grad_cam_pp):
+        with pytest.raises(RuntimeError, match="boom"):
+            method(model, torch.randn(1, 3, 16, 16), "features")
+    handle.remove()
+    assert hook_count(model) == 0 and model.training and torch.is_grad_enabled()
+
+
+def test_no_tensors_pile_up_over_a_thousand_calls():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(4, 2))
+    images = torch.randn(2, 3, 8, 8)
+
+    def live_tensors():
+        gc.collect()
+        return sum(issubclass(type(o), torch.Tensor) for o in gc.get_objects())
+
+    for _ in range(10):
+        grad_cam(model, images, "1")
+    before = live_tensors()
+    for _ in range(1000):
+        grad_cam(model, images, "1")
+    assert live_tensors() <= before
+    assert hook_count(model) == 0
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+def test_images_must_be_a_float_batch(method):
+    model = GapNet(4, width=4)
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\) batch, got shape \(3, 16, 16\); add a batch"):
+        method(model, torch.randn(3, 16, 16), "features")
+    with pytest.raises(ValueError, match="floating-point"):
+        method(model, torch.zeros(1, 3, 16, 16, dtype=torch.uint8), "features")
+
+
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+def test_unknown_target_layer_suggests_close_names(method):
+    with pytest.raises(ValueError, match=r"target_layer 'feature' is not a layer of GapNet; did you mean 'features'"):
+        method(GapNet(4, width=4), torch.randn(1, 3, 16, 16), "feature")
+
+
+def test_target_layer_without_feature_maps_lists_layers_that_have_them():
+    with pytest.raises(ValueError, match=r"target_layer 'fc' outputs a tensor of shape \(1, 4\).*"
+                                         r"4-D outputs: features\.0, features\.1, "):
+        grad_cam(GapNet(4, width=4), torch.randn(1, 3, 16, 16), "fc")
+
+
+@pytest.mark.parametrize("classes, message", [
+    ([0, 1, 2], "classes has 3 entries but images has 2"),
+    ([0, 4], r"classes must lie in 0\.\.3"),
+    (-1, r"classes must lie in 0\.\.3"),
+    ([0.5, 1.0], "int class indices"),
+    (True, "classes must be None, an int"),
+])
+def test_wrong_classes_are_explained(classes, message):
+    with pytest.raises(ValueError, match=message):
+        grad_cam(GapNet(4, width=4), torch.randn(2, 3, 16, 16), "features", classes=classes)
+
+
+def test_cam_on_a_model_without_gap_suggests_grad_cam():
+    with pytest.raises(ValueError, match="global average pooling.*use grad_cam"):
+        cam(flat_net(), MAPS, "0")
+    relu_after_fc = nn.Sequential(*gap_net(), nn.ReLU())
+    with pytest.raises(ValueError, match="is not '3' applied to the global average.*use grad_cam"):
+        cam(relu_after_fc, MAPS, "0")
+
+
+def test_scores_that_ignore_the_target_layer_are_explained():
+    class Detached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 2, 1)
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            self.conv(x)
+            return self.fc(x.mean((2, 3)))
+
+    with pytest.raises(ValueError, match="do not depend on the output of target_layer 'conv'"):
+        grad_cam(Detached(), torch.randn(1, 3, 4, 4), "conv")
+
+
+# --------------------------------------------------------------------------- overlay and scores
+def test_overlay_blends_a_colormap_over_the_image():
+    image = torch.zeros(3, 4, 4)
+    heat = torch.ones(2, 2)
+    out = overlay(image, heat, alpha=0.5, cmap="gray")
+    assert out.shape == (4, 4, 3) and out.dtype == np.float32
+    assert np.allclose(out, 0.5)  # half of black + half of white
+    pil_like = (np.ones((4, 4, 3)) * 255).astype(np.uint8)
+    assert np.allclose(overlay(pil_like, torch.zeros(4, 4), alpha=0.0), 1.0)
+
+
+def test_overlay_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="alpha must be a number in"):
+        overlay(torch.zeros(3, 4, 4), torch.zeros(4, 4), alpha=2)
+    with pytest.raises(ValueError, match="cmap must be a matplotlib colormap"):
+        overlay(torch.zeros(3, 4, 4), torch.zeros(4, 4), cmap="no-such-map")
+    with pytest.raises(ValueError, match=r"heatmap must be \(H, W\)"):
+        overlay(torch.zeros(3, 4, 4), torch.zeros(1, 4, 4))
+
+
+def test_pointing_game_counts_peaks_inside_boxes():
+    maps = torch.zeros(3, 4, 4)
+    maps[0, 1, 2] = 1  # x=2, y=1: inside (1, 0, 3, 2)
+    maps[1, 3, 3] = 1  # x=3, y=3: outside (0, 0, 3, 3), x1/y1 are exclusive
+    boxes = torch.tensor([[1, 0, 3, 2], [0, 0, 3, 3], [0, 0, 4, 4]])
+    # the third map is all zero: it points nowhere, a miss even though its box is the image
+    assert pointing_game(maps, boxes) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match=r"boxes must be a \(3, 4\) tensor"):
+        pointing_game(maps, boxes[:2])
+
+
+def test_mask_score_is_the_share_of_mass_on_the_object():
+    maps = torch.tensor([[[1.0, 1.0], [2.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    masks = torch.tensor([[[True, False], [True, False]], [[True, True], [True, True]]])
+    assert mask_score(maps, masks) == pytest.approx((3 / 4 + 0) / 2)  # a zero map scores 0
+    uniform = torch.ones(1, 4, 4)
+    half = torch.zeros(1, 4, 4, dtype=torch.bool)
+    half[:, :2] = True
+    assert mask_score(uniform, half) == pytest.approx(0.5)  # uniform map = object's share
+    with pytest.raises(ValueError, match="non-negative"):
+        mask_score(-uniform, half)
