@@ -1,0 +1,255 @@
+"""The Chinese edition (notebooks/zh/) never drifts from the English notebooks.
+
+A Chinese notebook is built by ``tools/build_zh.py`` from the executed English
+notebook and ``translations/zh/NN_*.md``. These tests fail when a committed
+Chinese notebook is not what a build would write now: a code cell or output
+differs, a markdown cell has no translation, or an English markdown cell
+changed since it was translated. nbval executes only the English notebooks
+(``notebooks/conftest.py`` keeps it out of ``notebooks/zh/``): the checks here
+prove that the Chinese ones hold the same code and the same outputs.
+"""
+import importlib.util
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("build_zh", ROOT / "tools" / "build_zh.py")
+build_zh = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("build_zh", build_zh)  # dataclasses look their module up there
+_spec.loader.exec_module(build_zh)
+
+# True once every English lesson has its Chinese edition: then a lesson without
+# one fails instead of being skipped.
+EVERY_LESSON_REQUIRED = False
+
+LESSONS = build_zh.lessons(ROOT)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _ids(lesson):
+    return lesson.en_path.name
+
+
+def _report(found):
+    return "the Chinese edition drifted from the English notebook:\n" + "\n".join(f"  - {p}" for p in found)
+
+
+def test_there_are_lessons_to_translate():
+    assert {ls.number for ls in LESSONS} >= {"20", "21"}
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=_ids)
+def test_every_lesson_has_a_built_chinese_edition(lesson):
+    if not lesson.tr_path.exists() and not EVERY_LESSON_REQUIRED:
+        pytest.skip(f"no Chinese edition yet: start one with `{lesson.sync_command}`")
+    assert lesson.tr_path.exists(), f"{lesson.rel(lesson.tr_path)} is missing: start it with `{lesson.sync_command}`"
+    assert lesson.zh_path.exists(), f"{lesson.rel(lesson.zh_path)} is missing: build it with `{lesson.build_command}`"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=_ids)
+def test_chinese_notebook_is_exactly_what_a_build_writes_now(lesson):
+    if not lesson.tr_path.exists():
+        pytest.skip("no translation source (see test_every_lesson_has_a_built_chinese_edition)")
+    found = build_zh.problems(lesson)
+    assert not found, _report(found)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=_ids)
+def test_code_cells_and_outputs_are_identical_and_markdown_is_chinese(lesson):
+    """Checked from the two files directly, independently of the builder."""
+    if not lesson.zh_path.exists():
+        pytest.skip("no Chinese notebook")
+    en = json.loads(lesson.en_path.read_text(encoding="utf-8"))
+    zh = json.loads(lesson.zh_path.read_text(encoding="utf-8"))
+    assert len(zh["cells"]) == len(en["cells"])
+    assert zh["metadata"] == en["metadata"]
+    for e, z in zip(en["cells"], zh["cells"]):
+        assert (z["id"], z["cell_type"]) == (e["id"], e["cell_type"])
+        if e["cell_type"] == "markdown":
+            assert CJK.search("".join(z["source"])), f"markdown cell {e['id']} of {lesson.zh_path.name} has no Chinese"
+            assert {k: v for k, v in z.items() if k != "source"} == {k: v for k, v in e.items() if k != "source"}
+        else:
+            assert z == e, f"{e['cell_type']} cell {e['id']} differs: rebuild with `{lesson.build_command}`"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=_ids)
+def test_chinese_title_is_the_english_notebooks_chinese_title(lesson):
+    if not lesson.zh_path.exists():
+        pytest.skip("no Chinese notebook")
+    en_title = "".join(json.loads(lesson.en_path.read_text(encoding="utf-8"))["cells"][0]["source"]).splitlines()[0]
+    zh_title = "".join(json.loads(lesson.zh_path.read_text(encoding="utf-8"))["cells"][0]["source"]).splitlines()[0]
+    chinese_name = en_title.rsplit(" · ", 1)[-1].strip()
+    assert CJK.search(chinese_name), en_title
+    assert zh_title.startswith(f"# 第{int(lesson.number)}课 · ") and zh_title.endswith(chinese_name), zh_title
+
+
+# --- the tool itself, on a small made-up lesson -------------------------------------------------
+
+def _cell(cid, kind, text, outputs=None):
+    cell = {"cell_type": kind, "id": cid, "metadata": {}, "source": text}
+    if kind == "code":
+        cell.update(execution_count=1, outputs=outputs or [])
+    return cell
+
+
+def _write_english(root, cells, name="20_demo.ipynb"):
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    path = root / "notebooks" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    return path
+
+
+def _translate(lesson, texts):
+    """Play the translator: fill every todo entry from ``texts`` (cell id -> Chinese) and clear the flag."""
+    entries = build_zh.parse_translation(lesson.tr_path.read_text(encoding="utf-8"))
+    for e in entries:
+        if e.todo:
+            e.text, e.todo = texts[e.cell_id], False
+    lesson.tr_path.write_text(build_zh.format_translation(lesson, entries), encoding="utf-8")
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """A translated and built one-lesson course in a temporary folder."""
+    out = [{"output_type": "stream", "name": "stdout", "text": "4\n"}]
+    _write_english(tmp_path, [_cell("a1", "markdown", "# Lesson 20 · Demo · 演示\n\nWe add numbers."),
+                              _cell("a2", "code", "print(2 + 2)", out),
+                              _cell("a3", "markdown", "The sum is $a + b$; see `print`.")])
+    lesson = build_zh.find_lesson("20", tmp_path)
+    build_zh.sync(lesson)
+    _translate(lesson, {"a1": "# 第20课 · Demo · 演示\n\n我们把数相加。", "a3": "和为 $a + b$；见 `print`。"})
+    assert build_zh.main(["20"], root=tmp_path) == 0
+    return lesson
+
+
+def test_a_built_notebook_has_english_code_and_outputs_and_chinese_markdown(demo):
+    zh = json.loads(demo.zh_path.read_text(encoding="utf-8"))
+    en = json.loads(demo.en_path.read_text(encoding="utf-8"))
+    assert zh["cells"][1] == en["cells"][1]
+    assert "".join(zh["cells"][2]["source"]) == "和为 $a + b$；见 `print`。"
+    assert build_zh.problems(demo) == []
+
+
+def test_a_planted_change_to_an_english_markdown_cell_is_reported_with_cell_and_command(demo):
+    nb = json.loads(demo.en_path.read_text(encoding="utf-8"))
+    nb["cells"][2]["source"] = "The sum is $a + b$; see `print` and `sum`."
+    demo.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    found = build_zh.problems(demo)
+    assert [p.cell_id for p in found] == ["a3"]
+    message = str(found[0])
+    assert "cell a3 of 20_demo.ipynb" in message and "English text changed" in message
+    assert "python tools/build_zh.py --sync 20" in message and "python tools/build_zh.py 20" in message
+    assert build_zh.main(["--check"], root=demo.root) == 1
+    # the build refuses rather than writing a stale translation
+    assert build_zh.main(["20"], root=demo.root) == 1
+    # the author's fix: sync (keeps the old translation, marks it todo), re-translate, rebuild
+    report = build_zh.sync(demo)
+    assert report["changed"] == ["a3"] and report["kept"] == ["a1"]
+    assert build_zh.parse_translation(demo.tr_path.read_text(encoding="utf-8"))[1].todo
+    _translate(demo, {"a3": "和为 $a + b$；见 `print` 和 `sum`。"})
+    assert build_zh.main(["20"], root=demo.root) == 0
+    assert build_zh.problems(demo) == []
+
+
+def test_a_changed_output_reaches_the_chinese_notebook_by_rebuilding_only(demo):
+    nb = json.loads(demo.en_path.read_text(encoding="utf-8"))
+    nb["cells"][1]["outputs"][0]["text"] = "5\n"
+    demo.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    found = build_zh.problems(demo)
+    assert [p.cell_id for p in found] == ["a2"] and "outputs" in str(found[0])
+    assert build_zh.main(["20"], root=demo.root) == 0
+    assert build_zh.problems(demo) == []
+
+
+def test_a_hand_edited_chinese_notebook_is_reported(demo):
+    nb = json.loads(demo.zh_path.read_text(encoding="utf-8"))
+    nb["cells"][2]["source"] = "手改的。"
+    demo.zh_path.write_text(json.dumps(nb), encoding="utf-8")
+    found = build_zh.problems(demo)
+    assert [p.cell_id for p in found] == ["a3"] and "not the translation" in str(found[0])
+
+
+def test_a_new_markdown_cell_needs_a_translation(demo):
+    nb = json.loads(demo.en_path.read_text(encoding="utf-8"))
+    nb["cells"].append(_cell("a4", "markdown", "## Summary\n\nAdding works."))
+    demo.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    assert [p.cell_id for p in build_zh.problems(demo)] == ["a4"]
+    report = build_zh.sync(demo)
+    assert report["new"] == ["a4"]
+    # the todo entry holds the English text to translate; an untranslated entry still fails
+    entry = build_zh.parse_translation(demo.tr_path.read_text(encoding="utf-8"))[-1]
+    assert entry.todo and entry.text == "## Summary\n\nAdding works."
+    assert "todo" in str(build_zh.problems(demo)[0])
+    _translate(demo, {"a4": "## 小结\n\n加法可行。"})
+    assert build_zh.main(["20"], root=demo.root) == 0 and build_zh.problems(demo) == []
+
+
+def test_sync_carries_translations_over_renumbered_ids_and_drops_deleted_cells(demo):
+    nb = json.loads(demo.en_path.read_text(encoding="utf-8"))
+    nb["cells"] = [dict(nb["cells"][2], id="b1"), dict(nb["cells"][1], id="b2")]
+    demo.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    report = build_zh.sync(demo)
+    assert report["moved"] == ["a3->b1"] and report["dropped"] == ["a1"]
+    assert build_zh.main(["20"], root=demo.root) == 0 and build_zh.problems(demo) == []
+
+
+def test_notebooks_without_cell_ids_are_reported_not_edited(tmp_path):
+    path = _write_english(tmp_path, [_cell("x", "markdown", "Hello")])
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    del nb["cells"][0]["id"]
+    nb["nbformat_minor"] = 4
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    before = path.read_bytes()
+    lesson = build_zh.find_lesson("20", tmp_path)
+    with pytest.raises(build_zh.BuildError, match="cells without an id"):
+        build_zh.sync(lesson)
+    assert path.read_bytes() == before
+
+
+def test_translation_files_round_trip_and_reject_malformed_markers(tmp_path):
+    lesson = build_zh.Lesson(tmp_path / "20_x.ipynb", tmp_path / "20_x.md", tmp_path / "zh" / "20_x.ipynb", tmp_path)
+    entries = [build_zh.Entry("c1", "0123456789abcdef", "# 标题\n\n```mermaid\nA --> B\n```"),
+               build_zh.Entry("c2", "fedcba9876543210", "正文", todo=True)]
+    assert build_zh.parse_translation(build_zh.format_translation(lesson, entries)) == entries
+    with pytest.raises(build_zh.BuildError, match="malformed marker"):
+        build_zh.parse_translation("<!-- cell: c1 | en-sha256: 123 -->\ntext")
+    with pytest.raises(build_zh.BuildError, match="two entries"):
+        build_zh.parse_translation("<!-- cell: c1 | en-sha256: 0123456789abcdef -->\na\n"
+                                   "<!-- cell: c1 | en-sha256: 0123456789abcdef -->\nb")
+
+
+def test_the_hash_ignores_line_endings_and_trailing_spaces_only():
+    assert build_zh.english_hash("a  \r\nb\n") == build_zh.english_hash("a\nb")
+    assert build_zh.english_hash("a\nb") != build_zh.english_hash("a\nc")
+
+
+def test_a_planted_change_in_a_real_lesson_is_detected_and_a_rebuild_fixes_it(tmp_path):
+    translated = [ls for ls in LESSONS if ls.tr_path.exists() and ls.zh_path.exists()]
+    if not translated:
+        pytest.skip("no lesson translated yet")
+    real = translated[0]
+    for path in (real.en_path, real.tr_path, real.zh_path):
+        target = tmp_path / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    lesson = build_zh.find_lesson(real.number, tmp_path)
+    assert build_zh.problems(lesson) == [], "the committed lesson must be in sync to start with"
+    nb = json.loads(lesson.en_path.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"][1:] if c["cell_type"] == "markdown")
+    cell["source"] = "".join(cell["source"]) + "\n\nA sentence the translator has not seen."
+    lesson.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    found = build_zh.problems(lesson)
+    assert [p.cell_id for p in found] == [cell["id"]] and "English text changed" in str(found[0])
+    # re-translate (here: the old translation plus the new sentence), then rebuild
+    build_zh.sync(lesson)
+    entries = build_zh.parse_translation(lesson.tr_path.read_text(encoding="utf-8"))
+    fixed = next(e for e in entries if e.cell_id == cell["id"])
+    _translate(lesson, {fixed.cell_id: fixed.text + "\n\n译者还没见过的一句话。"})
+    assert build_zh.main([real.number], root=tmp_path) == 0
+    assert build_zh.problems(lesson) == []
