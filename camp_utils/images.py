@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from .checks import check_int
+
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "photo_path", "load_photo", "photo_tensor"]
 
 #: Per-channel mean and std of ImageNet's training images (torchvision's models use them).
@@ -73,8 +75,7 @@ def photo_tensor(path: str | os.PathLike | None = None, size: int = 224) -> torc
     Raises:
         ValueError: for a bad path or image, or ``size`` that is not an int >= 16.
     """
-    if not isinstance(size, int) or isinstance(size, bool) or size < 16:
-        raise ValueError(f"size must be an int >= 16 (pixels), got {size!r}")
+    size = check_int(size, "size", minimum=16, what="pixels")
     from torchvision import transforms
 
     image = load_photo(path)
