@@ -1,0 +1,41 @@
+"""data: images per second of the embedded ShapesDataset, and one LeNet epoch on it.
+
+Generating the dataset is the first thing most lessons do, so it must feel
+instant; one LeNet epoch (6000 images + validation) is the unit of the lessons'
+training cells.
+"""
+from __future__ import annotations
+
+import torch
+
+from ._common import Result, block_time, median, now
+
+NAME = "data"
+TITLE = "ShapesDataset generation and one LeNet epoch"
+
+
+def run(args) -> Result:
+    from camp_utils.data import ShapesDataset, shapes_loaders
+    from camp_utils.models import LeNet
+    from camp_utils.train import fit
+
+    repeats = max(1, args.repeats)
+    result = Result(TITLE, ["what", "images", "median s", "images/s"])
+    ShapesDataset("train", 100)  # warm-up
+    for n, size in ((1_000, 32), (10_000, 32), (1_000, 64)):
+        times = [block_time(lambda: ShapesDataset("train", n, image_size=size), 1) for _ in range(repeats)]
+        result.rows.append([f"ShapesDataset('train', {n}, image_size={size})", n, median(times), n / median(times)])
+
+    train, valid, _ = shapes_loaders(32)
+
+    def lenet_epoch():
+        torch.manual_seed(0)
+        model = LeNet(len(ShapesDataset.classes))
+        fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), train, valid,
+            epochs=1, progress=False)
+
+    images = len(train.dataset) + len(valid.dataset)
+    times = [block_time(lenet_epoch, 1) for _ in range(repeats)]
+    result.rows.append(["LeNet: fit, 1 epoch (train + valid), batch 32", images, median(times),
+                        images / median(times)])
+    return result
