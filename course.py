@@ -1,34 +1,55 @@
 #!/usr/bin/env python3
 """Set up and run the course with one command, on Linux, macOS and Windows.
 
-    python course.py lab       # install everything (first time) and open JupyterLab
-    python course.py test      # install everything (first time) and run the test suite
-    python course.py execute   # re-run every notebook in place (Restart & Run All)
-    python course.py setup     # only create/update the environment
+    python course.py lab        # install everything (first time) and open JupyterLab on your copies
+    python course.py refresh 20 # replace your copy of lesson 20 by the course's (yours is kept aside)
+    python course.py test       # install everything + test tools (first time) and run the test suite
+    python course.py execute    # re-run every notebook in place (Restart & Run All; for course authors)
+    python course.py setup      # only create/update the environment
 
 The first call creates a virtual environment in ``.venv/`` and installs
-``requirements.txt`` into it (a few minutes: PyTorch is large). Later calls
-reuse it and reinstall only when ``requirements.txt`` or ``pyproject.toml``
-changed. ``--no-venv`` uses the Python that runs this script instead (e.g. an
+``requirements.txt`` into it (a few minutes: PyTorch is large); ``test`` also
+installs ``requirements-test.txt`` (the browser-test tool). Later calls reuse
+it and reinstall only when those files or ``pyproject.toml`` changed.
+``--no-venv`` uses the Python that runs this script instead (e.g. an
 environment you manage yourself); it still installs the requirements into it.
+
+Your work lives in ``my_notebooks/`` (not tracked by git): ``lab`` copies each
+lesson from ``notebooks/`` there the first time it sees it and never
+overwrites a copy; ``refresh`` replaces one after moving yours aside. The tests
+always run the committed ``notebooks/``, so your edits and JupyterLab's
+autosave can neither break them nor conflict with a ``git pull``.
 
 Only the standard library is used here, so this works before anything is installed.
 """
 from __future__ import annotations
 
 import argparse
+import filecmp
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
+COURSE_NOTEBOOKS = ROOT / "notebooks"    # the course as committed; the tests run these
+LEARNER_NOTEBOOKS = ROOT / "my_notebooks"  # the learner's own copies; git-ignored
 STAMP_NAME = "camp-installed.sha256"
+TEST_STAMP_NAME = "camp-test-installed.sha256"
 MIN_PYTHON = (3, 11)  # the pinned matplotlib, numpy and pillow need 3.11+
+# JupyterLab settings defaults for the course (a learner's own settings still win).
+# "Would you like to get notified about Jupyter news?" would cover the inline
+# TensorBoard frame, and the course works offline: no news, no update check.
+LAB_SETTINGS_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+LAB_OVERRIDES_FILE = "camp-course.json"  # in <JupyterLab app dir>/settings/overrides.d/
 
 
 def venv_python(folder: Path) -> Path:
@@ -38,11 +59,26 @@ def venv_python(folder: Path) -> Path:
     return folder / "bin" / "python"
 
 
-def requirements_digest() -> str:
+def requirements_digest(names: tuple[str, ...] = ("requirements.txt", "pyproject.toml")) -> str:
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
+    for name in names:
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()
+
+
+def install_if_changed(python: Path, stamp: Path, requirements: str, digest_of: tuple[str, ...]) -> None:
+    """pip-install ``requirements`` unless ``stamp`` records the current digest of ``digest_of``."""
+    wanted = requirements_digest(digest_of)
+    if stamp.exists() and stamp.read_text().strip() == wanted:
+        return
+    print(f"Installing {requirements} (the first time takes a few minutes) ...", flush=True)
+    try:
+        run([python, "-m", "pip", "install", "--disable-pip-version-check", "-r", ROOT / requirements], cwd=ROOT)
+    except subprocess.CalledProcessError:
+        sys.exit("\nInstalling the requirements failed (see pip's message above). Fix the cause "
+                 "(network, disk space, Python version) and run the same command again; "
+                 f"to start from scratch, delete the {VENV.name} folder first.")
+    stamp.write_text(wanted)
 
 
 def run(cmd: list[str], **kwargs) -> None:
@@ -57,8 +93,11 @@ def python_version(python: Path) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def ensure_environment(use_venv: bool) -> Path:
-    """Create .venv if needed, install requirements if they changed; return its Python."""
+def ensure_environment(use_venv: bool, for_tests: bool = False) -> Path:
+    """Create .venv if needed, install requirements if they changed; return its Python.
+
+    ``for_tests`` also installs ``requirements-test.txt`` (tools only the tests need).
+    """
     need = ".".join(map(str, MIN_PYTHON))
     if sys.version_info < MIN_PYTHON:
         sys.exit(f"Python {need} or newer is needed; this is {sys.version.split()[0]}. "
@@ -71,21 +110,15 @@ def ensure_environment(use_venv: bool) -> Path:
         if not python.exists():
             print(f"Creating a virtual environment in {VENV.name}/ ...", flush=True)
             venv.EnvBuilder(with_pip=True).create(VENV)
-        stamp = VENV / STAMP_NAME
+        stamps = VENV
     else:
         python = Path(sys.executable)
-        stamp = ROOT / ".camp-installed.sha256"
-    wanted = requirements_digest()
-    if not stamp.exists() or stamp.read_text().strip() != wanted:
-        print("Installing the course's requirements (the first time takes a few minutes) ...", flush=True)
-        try:
-            run([python, "-m", "pip", "install", "--disable-pip-version-check", "-r", ROOT / "requirements.txt"],
-                cwd=ROOT)
-        except subprocess.CalledProcessError:
-            sys.exit("\nInstalling the requirements failed (see pip's message above). Fix the cause "
-                     "(network, disk space, Python version) and run the same command again; "
-                     f"to start from scratch, delete the {VENV.name} folder first.")
-        stamp.write_text(wanted)
+        stamps = ROOT
+    base = ("requirements.txt", "pyproject.toml")
+    install_if_changed(python, stamps / (STAMP_NAME if use_venv else f".{STAMP_NAME}"), "requirements.txt", base)
+    if for_tests:
+        install_if_changed(python, stamps / (TEST_STAMP_NAME if use_venv else f".{TEST_STAMP_NAME}"),
+                           "requirements-test.txt", (*base, "requirements-test.txt"))
     return python
 
 
@@ -96,12 +129,126 @@ def course_env() -> dict[str, str]:
     return env
 
 
-def cmd_lab(python: Path, extra: list[str]) -> int:
+_SKIP = {".ipynb_checkpoints", "__pycache__"}
+
+
+def _course_files(course: Path) -> list[Path]:
+    """Files of the course folder, relative to it (no checkpoints, caches or hidden files)."""
+    return sorted(p.relative_to(course) for p in course.rglob("*")
+                  if p.is_file() and not any(part in _SKIP or part.startswith(".")
+                                             for part in p.relative_to(course).parts))
+
+
+def copy_new_lessons(course: Path = COURSE_NOTEBOOKS, learner: Path = LEARNER_NOTEBOOKS) -> list[Path]:
+    """Copy every file of ``course`` that ``learner`` does not have yet; never overwrite one.
+
+    Runs at each ``course.py lab``: the first time it makes the learner's
+    folder, later it only adds lessons (and pictures) that a course update
+    brought. Returns the copied files, relative to the folders.
+    """
+    copied = []
+    for rel in _course_files(course):
+        target = learner / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(course / rel, target)
+            copied.append(rel)
+    return copied
+
+
+def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
+                    learner: Path = LEARNER_NOTEBOOKS) -> list[tuple[Path, Path | None]]:
+    """Replace the learner's copies of ``names`` by the course's; keep each changed copy aside.
+
+    A name is a file name in ``course`` or the start of one (``20`` means
+    ``20_*.ipynb``). A learner's copy that differs from the course's is first
+    renamed to ``<stem>.mine-<date>-<time><suffix>`` beside it, so nothing is
+    ever lost. Returns ``(refreshed file, where the learner's copy went or None)``.
+
+    Raises:
+        ValueError: a name matches no course file, or more than one.
+    """
+    files = _course_files(course)
+    chosen: list[Path] = []
+    for name in names:
+        wanted = Path(name).name
+        exact = [rel for rel in files if rel.name == wanted]
+        matches = exact or [rel for rel in files if rel.name.startswith(wanted) and rel.suffix == ".ipynb"]
+        if len(matches) != 1:
+            found = ", ".join(str(m) for m in matches) or "nothing"
+            raise ValueError(f"'{name}' should name one file in {course.name}/ (e.g. 20 or "
+                             f"20_tensorboard_install.ipynb); it matches {found}")
+        chosen.append(matches[0])
+    done = []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for rel in chosen:
+        target, kept = learner / rel, None
+        if target.exists() and not filecmp.cmp(course / rel, target, shallow=False):
+            kept = target.with_name(f"{target.stem}.mine-{stamp}{target.suffix}")
+            target.rename(kept)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(course / rel, target)
+        done.append((rel, kept))
+    return done
+
+
+def lab_app_dir(python: Path) -> Path:
+    """JupyterLab's application folder for ``python``'s environment (``$JUPYTERLAB_DIR`` wins)."""
+    out = subprocess.run([str(python), "-c", "from jupyterlab.commands import get_app_dir; print(get_app_dir())"],
+                         capture_output=True, text=True, check=True).stdout
+    return Path(out.strip())
+
+
+def write_lab_settings(app_dir: Path) -> Path:
+    """Install the course's JupyterLab setting defaults (news off) as an overrides.d file.
+
+    JupyterLab reads ``<app dir>/settings/overrides.d/*.json`` as defaults
+    for its settings; a learner's own choice in Settings still wins.
+    """
+    target = app_dir / "settings" / "overrides.d" / LAB_OVERRIDES_FILE
+    text = json.dumps(LAB_SETTINGS_OVERRIDES, indent=2) + "\n"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return target
+
+
+def lab_command(python: Path, notebook_dir: Path, extra: list[str]) -> list[str]:
+    """The command that starts JupyterLab for the course (``--allow-root`` added for root)."""
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
-        print("Running as root (e.g. in a container): passing --allow-root to JupyterLab.", flush=True)
         extra = [*extra, "--allow-root"]
-    return subprocess.call([str(python), "-m", "jupyterlab", "--notebook-dir", str(ROOT / "notebooks"), *extra],
-                           cwd=ROOT, env=course_env())
+    return [str(python), "-m", "jupyterlab", "--notebook-dir", str(notebook_dir), *extra]
+
+
+def cmd_lab(python: Path, extra: list[str]) -> int:
+    copied = copy_new_lessons()
+    if copied:
+        print(f"Copied {len(copied)} course file(s) into {LEARNER_NOTEBOOKS.name}/ -- your own copies to "
+              f"work in (not tracked by git; the course stays in {COURSE_NOTEBOOKS.name}/).", flush=True)
+    try:
+        write_lab_settings(lab_app_dir(python))
+    except (OSError, subprocess.CalledProcessError) as error:  # never stop the learner over a pop-up
+        print(f"Note: could not turn JupyterLab's news pop-up off ({error}).", flush=True)
+    command = lab_command(python, LEARNER_NOTEBOOKS, extra)
+    if "--allow-root" in command and "--allow-root" not in extra:
+        print("Running as root (e.g. in a container): passing --allow-root to JupyterLab.", flush=True)
+    return subprocess.call(command, cwd=ROOT, env=course_env())
+
+
+def cmd_refresh(python: Path, extra: list[str]) -> int:
+    if not extra:
+        print("usage: python course.py refresh LESSON [...]   e.g. refresh 20  (a number or a file name)",
+              file=sys.stderr)
+        return 2
+    try:
+        done = refresh_lessons(extra)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    for rel, kept in done:
+        where = f"; your copy was kept as {LEARNER_NOTEBOOKS.name}/{kept.relative_to(LEARNER_NOTEBOOKS)}" if kept else ""
+        print(f"{LEARNER_NOTEBOOKS.name}/{rel} is now the course's version{where}", flush=True)
+    return 0
 
 
 def cmd_test(python: Path, extra: list[str]) -> int:
@@ -119,12 +266,15 @@ def cmd_execute(python: Path, extra: list[str]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["lab", "test", "execute", "setup"],
-                        help="lab: open JupyterLab; test: run the test suite; execute: re-run notebooks in "
-                             "place; setup: only install. Other arguments go to JupyterLab / pytest / the executor.")
+    parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "setup"],
+                        help="lab: open JupyterLab on my_notebooks/; refresh: replace your copy of a lesson by "
+                             "the course's; test: run the test suite; execute: re-run notebooks in place; setup: "
+                             "only install. Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
     ns, extra = parser.parse_known_args()
-    python = ensure_environment(not ns.no_venv)
+    if ns.command == "refresh":  # plain file copies: no environment needed
+        return cmd_refresh(Path(sys.executable), extra)
+    python = ensure_environment(not ns.no_venv, for_tests=ns.command == "test")
     if ns.command == "setup":
         return 0
     return {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute}[ns.command](python, extra)

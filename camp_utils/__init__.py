@@ -12,9 +12,13 @@ Modules, one concept each:
 Importing the package makes ``%tensorboard`` work: it points the magic at this
 environment's ``tensorboard`` program (:func:`camp_utils.tb.configure_tensorboard_program`)
 and forgets records of dead servers that the magic would otherwise "reuse"
-(:func:`camp_utils.tb.forget_dead_tensorboards`).
+(:func:`camp_utils.tb.forget_dead_tensorboards`). In a kernel of a JupyterLab
+that can proxy (jupyter-server-proxy), it routes the magic's frame through
+JupyterLab's own port, so it also works on a remote machine
+(:func:`camp_utils.tb.proxy.configure_tensorboard_proxy`).
 """
 from . import tb as _tb
+from .tb import proxy as _tb_proxy
 
 __version__ = "0.1.0"
 
@@ -22,4 +26,8 @@ _tb.configure_tensorboard_program()
 try:
     _tb.forget_dead_tensorboards()
 except Exception:  # never let housekeeping break the import
+    pass
+try:
+    _tb_proxy.configure_tensorboard_proxy()
+except Exception:  # the direct frame stays; never let this break the import
     pass
