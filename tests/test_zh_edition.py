@@ -106,10 +106,10 @@ def _write_english(root, cells, name="20_demo.ipynb"):
 
 
 def _translate(lesson, texts):
-    """Play the translator: fill every todo entry from ``texts`` (cell id -> Chinese) and clear the flag."""
+    """Play the translator: put ``texts`` (cell id -> Chinese) into their entries and clear the todo flags."""
     entries = build_zh.parse_translation(lesson.tr_path.read_text(encoding="utf-8"))
     for e in entries:
-        if e.todo:
+        if e.cell_id in texts:
             e.text, e.todo = texts[e.cell_id], False
     lesson.tr_path.write_text(build_zh.format_translation(lesson, entries), encoding="utf-8")
 
@@ -151,7 +151,9 @@ def test_a_planted_change_to_an_english_markdown_cell_is_reported_with_cell_and_
     # the author's fix: sync (keeps the old translation, marks it todo), re-translate, rebuild
     report = build_zh.sync(demo)
     assert report["changed"] == ["a3"] and report["kept"] == ["a1"]
-    assert build_zh.parse_translation(demo.tr_path.read_text(encoding="utf-8"))[1].todo
+    entry = build_zh.parse_translation(demo.tr_path.read_text(encoding="utf-8"))[1]
+    assert entry.todo and entry.text == ("和为 $a + b$；见 `print`。\n\n" + build_zh.REFERENCE +
+                                         "\nThe sum is $a + b$; see `print` and `sum`.")
     _translate(demo, {"a3": "和为 $a + b$；见 `print` 和 `sum`。"})
     assert build_zh.main(["20"], root=demo.root) == 0
     assert build_zh.problems(demo) == []
@@ -184,8 +186,13 @@ def test_a_new_markdown_cell_needs_a_translation(demo):
     assert report["new"] == ["a4"]
     # the todo entry holds the English text to translate; an untranslated entry still fails
     entry = build_zh.parse_translation(demo.tr_path.read_text(encoding="utf-8"))[-1]
-    assert entry.todo and entry.text == "## Summary\n\nAdding works."
+    assert entry.todo and entry.text == build_zh.REFERENCE + "\n## Summary\n\nAdding works."
     assert "todo" in str(build_zh.problems(demo)[0])
+    # clearing the flag but leaving the English in is reported too
+    entries = build_zh.parse_translation(demo.tr_path.read_text(encoding="utf-8"))
+    entries[-1].todo = False
+    demo.tr_path.write_text(build_zh.format_translation(demo, entries), encoding="utf-8")
+    assert "still holds the English" in str(build_zh.problems(demo)[0])
     _translate(demo, {"a4": "## 小结\n\n加法可行。"})
     assert build_zh.main(["20"], root=demo.root) == 0 and build_zh.problems(demo) == []
 
@@ -197,6 +204,17 @@ def test_sync_carries_translations_over_renumbered_ids_and_drops_deleted_cells(d
     report = build_zh.sync(demo)
     assert report["moved"] == ["a3->b1"] and report["dropped"] == ["a1"]
     assert build_zh.main(["20"], root=demo.root) == 0 and build_zh.problems(demo) == []
+
+
+def test_sync_offers_the_old_translation_of_a_renumbered_and_edited_cell(demo):
+    nb = json.loads(demo.en_path.read_text(encoding="utf-8"))
+    nb["cells"] = [dict(nb["cells"][0], id="b0"), nb["cells"][1],
+                   dict(nb["cells"][2], id="b3", source="The sum is $a + b$.")]
+    demo.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    report = build_zh.sync(demo)
+    assert report["moved"] == ["a1->b0"] and report["changed"] == ["a3->b3"] and report["dropped"] == []
+    entry = build_zh.parse_translation(demo.tr_path.read_text(encoding="utf-8"))[1]
+    assert entry.todo and entry.text.startswith("和为 $a + b$；见 `print`。\n\n" + build_zh.REFERENCE)
 
 
 def test_notebooks_without_cell_ids_are_reported_not_edited(tmp_path):
@@ -250,6 +268,18 @@ def test_a_planted_change_in_a_real_lesson_is_detected_and_a_rebuild_fixes_it(tm
     build_zh.sync(lesson)
     entries = build_zh.parse_translation(lesson.tr_path.read_text(encoding="utf-8"))
     fixed = next(e for e in entries if e.cell_id == cell["id"])
-    _translate(lesson, {fixed.cell_id: fixed.text + "\n\n译者还没见过的一句话。"})
+    assert fixed.todo and fixed.text.endswith("A sentence the translator has not seen.")
+    old_translation = fixed.text.split(build_zh.REFERENCE)[0].strip()
+    _translate(lesson, {fixed.cell_id: old_translation + "\n\n译者还没见过的一句话。"})
     assert build_zh.main([real.number], root=tmp_path) == 0
     assert build_zh.problems(lesson) == []
+
+
+def test_relative_images_and_links_point_at_the_same_files_from_notebooks_zh(tmp_path):
+    lesson = build_zh.Lesson(tmp_path / "notebooks" / "20_x.ipynb", tmp_path / "translations" / "zh" / "20_x.md",
+                             tmp_path / "notebooks" / "zh" / "20_x.ipynb", tmp_path)
+    text = ('![图](img/20_a.png "标题") <img src="img/b.png" width="300"> [数据](../data/README.md) '
+            "[第21课](21_y.ipynb) [网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
+    assert build_zh.relink(text, lesson) == (
+        '![图](../img/20_a.png "标题") <img src="../img/b.png" width="300"> [数据](../../data/README.md) '
+        "[第21课](21_y.ipynb) [网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")

@@ -10,7 +10,9 @@ executed English notebook (``notebooks/NN_name.ipynb``) with the source of every
 markdown cell replaced by its translation from ``translations/zh/NN_name.md``;
 code cells, their outputs, execution counts, attachments and all metadata are
 copied unchanged, so the code a learner runs and the outputs they compare with
-are the English edition's, byte for byte.
+are the English edition's, byte for byte. Relative links and images in the
+markdown (``img/20_x.png``) are written as in English and re-pointed from
+``notebooks/zh/`` when building (:func:`relink`).
 
 A translation source is a markdown file, one entry per markdown cell, keyed by
 the cell's nbformat 4.5 ``id``::
@@ -47,6 +49,7 @@ import argparse
 import copy
 import hashlib
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -55,18 +58,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HASH_DIGITS = 16
 MARKER = re.compile(r"^<!-- cell: (?P<id>[A-Za-z0-9_-]+) \| en-sha256: (?P<hash>[0-9a-f]{16})(?P<todo> \| todo)? -->$")
+REFERENCE = "<!-- English to translate: put its translation above this line, then delete this line, the English and the '| todo' -->"
 HEADER = """<!--
 Simplified-Chinese source (中文版) of notebooks/{en} -> notebooks/zh/{en}
 Built by: python tools/build_zh.py {lesson}
 Each entry below is one markdown cell: a marker line with the cell's id and the
 hash of the English text it translates, then the Chinese markdown. Entries marked
-"| todo" still need (re-)translating: translate, delete the "| todo", rebuild.
+"| todo" still need (re-)translating: the English to translate is at their end,
+below a line "<!-- English to translate ...": put the translation above that line,
+delete the line and the English, delete the "| todo", then rebuild.
 After the English notebook changed: python tools/build_zh.py --sync {lesson}
 -->
 """
 
 __all__ = ["Entry", "Lesson", "Problem", "english_hash", "parse_translation", "format_translation",
-           "lessons", "find_lesson", "build_notebook", "problems", "sync", "write_notebook", "main"]
+           "lessons", "find_lesson", "relink", "build_notebook", "problems", "sync", "write_notebook", "main"]
 
 
 class BuildError(Exception):
@@ -263,6 +269,9 @@ def translation_problems(lesson: Lesson, nb: dict | None = None, entries: list[E
         elif e.todo:
             found.append(Problem(lesson, cid, f"entry is marked '| todo' in {tr}: translate it, delete the "
                                  f"'| todo', {fix}"))
+        elif REFERENCE in e.text:
+            found.append(Problem(lesson, cid, f"entry in {tr} still holds the English to translate below the line "
+                                 f"'<!-- English to translate ...': delete that line and the English, {fix}"))
         elif not e.text.strip():
             found.append(Problem(lesson, cid, f"translation in {tr} is empty"))
         elif _normalise(e.text) == _normalise(cell_text(cell)) and re.search(r"[A-Za-z]{4}", _prose(e.text)):
@@ -272,6 +281,32 @@ def translation_problems(lesson: Lesson, nb: dict | None = None, entries: list[E
             found.append(Problem(lesson, e.cell_id, f"{tr} has an entry for a cell that is not a markdown cell of "
                                  f"the English notebook any more: run `{lesson.sync_command}` to drop it"))
     return found
+
+
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
+_LINK = re.compile(r"(!?\[[^\]\n]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
+_SRC = re.compile(r"(<img\b[^>]*?\bsrc=[\"'])([^\"']+)([\"'])", re.I)
+_LESSON_FILE = re.compile(r"^\d\d_[^/]*\.ipynb(#.*)?$")
+
+
+def relink(text: str, lesson: Lesson) -> str:
+    """Point relative links and images (``img/x.png``) at the same files from the Chinese notebook's folder.
+
+    Translators keep the English paths; links to another lesson's notebook
+    (``21_x.ipynb``) stay as they are, so they open that lesson's Chinese
+    edition beside this one. Code spans and fenced code are left alone.
+    """
+    def fix(target: str) -> str:
+        if re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|/|#)", target) or _LESSON_FILE.match(target):
+            return target
+        moved = os.path.relpath(lesson.en_path.parent / target, lesson.zh_path.parent)
+        return Path(moved).as_posix()
+
+    def outside_code(part: str) -> str:
+        part = _LINK.sub(lambda m: m[1] + fix(m[2]) + m[3], part)
+        return _SRC.sub(lambda m: m[1] + fix(m[2]) + m[3], part)
+
+    return "".join(p if i % 2 else outside_code(p) for i, p in enumerate(_CODE.split(text)))
 
 
 def build_notebook(lesson: Lesson) -> dict:
@@ -289,7 +324,7 @@ def build_notebook(lesson: Lesson) -> dict:
     zh = copy.deepcopy(nb)
     for cell in zh["cells"]:
         if cell["cell_type"] == "markdown":
-            cell["source"] = by_id[cell["id"]].text
+            cell["source"] = relink(by_id[cell["id"]].text, lesson)
     return zh
 
 
@@ -345,40 +380,65 @@ def problems(lesson: Lesson) -> list[Problem]:
     return found
 
 
+def _reference(chinese: str, english: str) -> str:
+    """A todo entry's body: the old translation (if any), then the English to translate, marked."""
+    chinese = chinese.split(REFERENCE, 1)[0].strip("\n")
+    return "\n\n".join(part for part in (chinese, REFERENCE + "\n" + _normalise(english)) if part)
+
+
 def sync(lesson: Lesson) -> dict[str, list[str]]:
     """Rewrite the translation source to match the English notebook; return the cell ids by what happened.
 
     Keys: ``kept`` (unchanged), ``moved`` (same English text under another id:
-    translation carried over), ``changed`` (English changed: old translation kept,
-    marked todo), ``new`` (English text copied in, marked todo), ``dropped``.
+    translation carried over as it is), ``changed`` (English changed: the old
+    translation is kept as a starting point and the new English is put below it,
+    marked todo), ``new`` (English text put in, marked todo), ``dropped``.
+
+    An English cell whose id is new and whose text matches no entry takes over
+    the unused entry that followed its predecessor's (ids renumbered *and* text
+    edited): that translation is the best starting point, and it is marked todo.
     """
     nb = _english(lesson)
     old = _entries(lesson) if lesson.tr_path.exists() else []
-    by_id = {e.cell_id: e for e in old}
-    by_hash = {e.en_hash: e for e in old if not e.todo}
+    cells = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
+    hashes = [english_hash(cell_text(c)) for c in cells]
+    ids = {c["id"] for c in cells}
+    position = {e.cell_id: i for i, e in enumerate(old)}
+    match: list[Entry | None] = [None] * len(cells)
+    how: list[str] = [""] * len(cells)
+    used: set[str] = set()
+
+    def take(i: int, entry: Entry | None, kind: str) -> None:
+        if entry is not None and match[i] is None and entry.cell_id not in used:
+            match[i], how[i] = entry, kind
+            used.add(entry.cell_id)
+
+    for i, (cell, now) in enumerate(zip(cells, hashes)):          # 1. same id, same text
+        take(i, next((e for e in old if e.cell_id == cell["id"] and e.en_hash == now), None), "kept")
+    for i, now in enumerate(hashes):                               # 2. same text under another id
+        take(i, next((e for e in old if e.en_hash == now and not e.todo and e.cell_id not in used), None), "moved")
+    for i, cell in enumerate(cells):                               # 3. same id, text changed
+        take(i, next((e for e in old if e.cell_id == cell["id"]), None), "changed")
+    for i in range(len(cells)):                                    # 4. new id, text changed: same place
+        if match[i] is None:
+            before = max((position[m.cell_id] for m in match[:i] if m is not None), default=-1)
+            after = old[before + 1] if before + 1 < len(old) else None
+            if after is not None and after.cell_id not in ids:
+                take(i, after, "changed")
     report: dict[str, list[str]] = {"kept": [], "moved": [], "changed": [], "new": [], "dropped": []}
-    entries, used = [], set()
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "markdown":
-            continue
-        cid, now = cell["id"], english_hash(cell_text(cell))
-        same = by_id.get(cid)
-        if same is not None and same.en_hash == now:
-            entries.append(same)
-            report["kept"].append(cid)
-            used.add(cid)
-        elif now in by_hash:
-            twin = by_hash[now]
-            entries.append(Entry(cid, now, twin.text))
-            report["moved"].append(f"{twin.cell_id}->{cid}" if twin.cell_id != cid else cid)
-            used.add(twin.cell_id)
-        elif same is not None:
-            entries.append(Entry(cid, now, same.text, todo=True))
-            report["changed"].append(cid)
-            used.add(cid)
-        else:
-            entries.append(Entry(cid, now, _normalise(cell_text(cell)), todo=True))
+    entries = []
+    for cell, now, m, kind in zip(cells, hashes, match, how):
+        cid = cell["id"]
+        name = cid if m is None or m.cell_id == cid else f"{m.cell_id}->{cid}"
+        if m is None:
+            entries.append(Entry(cid, now, _reference("", cell_text(cell)), todo=True))
             report["new"].append(cid)
+        elif kind == "changed":
+            entries.append(Entry(cid, now, _reference(m.text, cell_text(cell)), todo=True))
+            report["changed"].append(name)
+        else:
+            entries.append(Entry(cid, now, m.text, todo=m.todo))
+            report[kind].append(name)
     report["dropped"] = [e.cell_id for e in old if e.cell_id not in used]
     lesson.tr_path.parent.mkdir(parents=True, exist_ok=True)
     lesson.tr_path.write_text(format_translation(lesson, entries), encoding="utf-8")
