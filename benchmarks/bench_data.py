@@ -2,7 +2,8 @@
 
 Generating the dataset is the first thing most lessons do, so it must feel
 instant; one LeNet epoch (6000 images + validation) is the unit of the lessons'
-training cells.
+training cells, and the loader pass alone shows how much of that epoch is
+spent handing out the images rather than training.
 """
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ def run(args) -> Result:
         fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), train, valid,
             epochs=1, progress=False)
 
+    def loader_pass():
+        for _ in train:
+            pass
+
+    times = [block_time(loader_pass, 1) for _ in range(repeats)]
+    result.rows.append(["shapes_loaders: one pass over the train loader, batch 32 (no model)", len(train.dataset),
+                        median(times), len(train.dataset) / median(times)])
     images = len(train.dataset) + len(valid.dataset)
     times = [block_time(lenet_epoch, 1) for _ in range(repeats)]
     result.rows.append(["LeNet: fit, 1 epoch (train + valid), batch 32", images, median(times),

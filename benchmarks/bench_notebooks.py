@@ -77,14 +77,32 @@ class PeakRSS:
         self._thread.join()
 
 
-def _execute(path: Path, timeout: int) -> tuple[float, int, int, str]:
-    """Run one notebook in place (it is a temporary copy); seconds, peak kernel RSS, peak tree RSS, error."""
+def _cell_seconds(nb) -> list[tuple[float, int, str]]:
+    """``(seconds, cell number, first line)`` of each executed code cell, from nbclient's timing metadata."""
+    from datetime import datetime
+
+    found = []
+    for number, cell in enumerate(nb.cells, 1):
+        timing = cell.get("metadata", {}).get("execution", {})
+        begin, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if cell.cell_type != "code" or not begin or not end:
+            continue
+        seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(begin.replace("Z", "+00:00"))).total_seconds()
+        first = next((line.strip() for line in cell.source.splitlines()
+                      if line.strip() and not line.strip().startswith("#")), "")
+        found.append((seconds, number, first[:60]))
+    return found
+
+
+def _execute(path: Path, timeout: int) -> tuple[float, int, int, str, list]:
+    """Run one notebook in place (a temporary copy): seconds, peak kernel RSS, peak tree RSS, error, cell times."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
                             resources={"metadata": {"path": str(path.parent)}})
     error = ""
     with PeakRSS() as peak:
@@ -92,11 +110,11 @@ def _execute(path: Path, timeout: int) -> tuple[float, int, int, str]:
         try:
             client.execute()
         except CellExecutionError as err:
-            error = str(err).strip().splitlines()[-1][:200] if str(err).strip() else type(err).__name__
+            error = f"{getattr(err, 'ename', type(err).__name__)}: {getattr(err, 'evalue', '')}"[:200]
         except Exception as err:  # a timeout or a dead kernel: report it, go on with the next notebook
             error = f"{type(err).__name__}: {err}"[:200]
         seconds = now() - start
-    return seconds, peak.kernel, peak.tree, error
+    return seconds, peak.kernel, peak.tree, error, _cell_seconds(nb)
 
 
 def notebooks(selected: list[str] | None = None) -> list[Path]:
@@ -121,7 +139,7 @@ def run(args) -> Result:
     keys = ("CAMP_DATA_DIR", "CAMP_RUNS_DIR", "CAMP_PROGRESS", SESSION_VARIABLE, "MPLBACKEND")
     saved = {k: os.environ.get(k) for k in keys}
     session = f"bench-{uuid.uuid4().hex}"
-    measured: dict[str, dict[str, tuple[float, int, int, str]]] = {p.name: {} for p in paths}
+    measured: dict[str, dict[str, tuple[float, int, int, str, list]]] = {p.name: {} for p in paths}
     totals: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="camp-bench-nb-") as tmp:
         data = Path(tmp) / "data"
@@ -164,6 +182,11 @@ def run(args) -> Result:
     hungriest = max(measured, key=lambda n: max(v[2] for v in measured[n].values()))
     result.targets.append(Target(f"peak RSS, kernel + children ({hungriest})",
                                  max(v[2] for v in measured[hungriest].values()) / 2**30, 1.5, "GiB"))
+    for name, by_kind in measured.items():
+        cells = sorted(by_kind["cold"][4], reverse=True)[:3]
+        if cells:
+            result.notes.append(f"{name}, slowest cells (cold): "
+                                + "; ".join(f"#{n} {sec:.1f} s `{first}`" for sec, n, first in cells))
     failed = [n for n, by_kind in measured.items() if any(v[3] for v in by_kind.values())]
     if failed:
         result.notes.append(f"notebooks with errors (their times are not complete runs): {', '.join(failed)}")
