@@ -7,6 +7,7 @@ Modules, one concept each:
 * :mod:`camp_utils.data` -- the embedded ShapesDataset, real datasets, image folders;
 * :mod:`camp_utils.models` -- LeNet, a CAM-ready GAP network, cached trained weights;
 * :mod:`camp_utils.train` -- one training loop with optional TensorBoard logging;
+* :mod:`camp_utils.schedules` -- trace, plot and explore LR schedulers; the LR range test (``lr_find``);
 * :mod:`camp_utils.plot` -- plotting boilerplate for the notebooks.
 
 Importing the package makes ``%tensorboard`` work: it points the magic at this
