@@ -13,7 +13,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
+import socket
+import urllib.error
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from .checks import check_int
 from .paths import data_dir
 
 __all__ = [
@@ -156,6 +160,9 @@ class ShapesDataset(Dataset):
         n: number of images; default 6000 / 1000 / 1000 for train / valid / test.
         image_size: side in pixels (at least 16); 32 suits LeNet.
         seed: dataset seed.
+
+    Integer arguments accept any integer type (``int``, ``numpy.int64``) but
+    not ``bool`` or strings, as everywhere in :mod:`camp_utils`.
         transform: applied to each image, a float tensor ``(3, H, W)`` in ``[0, 1]``
             (e.g. :func:`shapes_transform` to normalise).
 
@@ -182,12 +189,9 @@ class ShapesDataset(Dataset):
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        if n is None:
-            n = DEFAULT_SIZES[split]
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int (number of images), got {n!r}")
-        if not isinstance(image_size, int) or image_size < 16:
-            raise ValueError(f"image_size must be an int >= 16 (pixels), got {image_size!r}")
+        n = check_int(DEFAULT_SIZES[split] if n is None else n, "n", minimum=1, what="number of images")
+        image_size = check_int(image_size, "image_size", minimum=16, what="pixels")
+        seed = check_int(seed, "seed")
         self.split, self.seed, self.image_size, self.transform = split, seed, image_size, transform
         stream = zlib.crc32(f"ShapesDataset/{seed}/{split}".encode())
         generator = torch.Generator().manual_seed(stream)
@@ -239,12 +243,14 @@ def shapes_loaders(
     Returns:
         ``(train_loader, valid_loader, test_loader)``; each ``loader.dataset`` is the split.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size", minimum=1, what="images per batch")
+    num_workers = check_int(num_workers, "num_workers", minimum=0, what="worker processes")
     sizes = {**DEFAULT_SIZES, **(sizes or {})}
     unknown = set(sizes) - set(SPLITS)
     if unknown:
         raise ValueError(f"sizes has unknown split(s) {sorted(unknown)}; expected keys from {SPLITS}")
+    sizes = {split: check_int(n, f"sizes[{split!r}]", minimum=1, what="number of images")
+             for split, n in sizes.items()}
     loaders = []
     for split in SPLITS:
         ds = ShapesDataset(split, sizes[split], image_size=image_size, seed=seed, transform=shapes_transform())
@@ -254,32 +260,49 @@ def shapes_loaders(
 
 
 def denormalize(
-    images: torch.Tensor, mean: Sequence[float] = SHAPES_MEAN, std: Sequence[float] = SHAPES_STD
-) -> torch.Tensor:
+    images, mean: Sequence[float] | float = SHAPES_MEAN, std: Sequence[float] | float = SHAPES_STD
+):
     """Undo ``transforms.Normalize(mean, std)`` so images display as the eye sees them.
 
     This is the course's ``transform_invert`` for tensors: ``x * std + mean``,
     clamped to ``[0, 1]``. The input is not modified.
 
     Args:
-        images: ``(C, H, W)`` or ``(B, C, H, W)`` float tensor.
-        mean, std: what ``Normalize`` was given; one value per channel.
+        images: ``(C, H, W)`` or ``(B, C, H, W)``, a float tensor or numpy array
+            (the output of ``Normalize``).
+        mean, std: what ``Normalize`` was given: one value per channel, or one
+            number for every channel.
 
     Returns:
-        A new tensor of the same shape, in ``[0, 1]``.
+        A new tensor (a numpy array for numpy input) of the same shape, in ``[0, 1]``.
 
     Raises:
-        ValueError: if the tensor is not 3-D/4-D or mean/std do not match its channels.
+        ValueError: if the images are not floating point (a ``uint8`` image is
+            not normalised: show it as it is, or ``x.float() / 255``), not 3-D/4-D,
+            or mean/std do not match the channels.
     """
-    if images.dim() not in (3, 4):
-        raise ValueError(f"images must be (C, H, W) or (B, C, H, W), got shape {tuple(images.shape)}")
-    channels = images.shape[-3]
-    if len(mean) != channels or len(std) != channels:
-        raise ValueError(f"mean and std need {channels} values (one per channel), "
-                         f"got {len(mean)} and {len(std)}")
-    m = torch.as_tensor(mean, dtype=images.dtype, device=images.device).view(-1, 1, 1)
-    s = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(-1, 1, 1)
-    return (images * s + m).clamp(0, 1)
+    import numpy as np
+
+    is_numpy = isinstance(images, np.ndarray)
+    tensor = torch.from_numpy(images) if is_numpy else images
+    if not isinstance(tensor, torch.Tensor):
+        raise ValueError(f"images must be a tensor or numpy array, got {type(images).__name__}")
+    if not tensor.is_floating_point():
+        raise ValueError(f"images must be floating point (the output of Normalize), got {tensor.dtype}; "
+                         "a uint8 image is not normalised: show it as it is, or use x.float() / 255")
+    if tensor.dim() not in (3, 4):
+        raise ValueError(f"images must be (C, H, W) or (B, C, H, W), got shape {tuple(tensor.shape)}")
+    channels = tensor.shape[-3]
+    per_channel = []
+    for name, value in (("mean", mean), ("std", std)):
+        values = [value] * channels if isinstance(value, numbers.Real) else list(value)
+        if len(values) != channels:
+            raise ValueError(f"mean and std need {channels} values (one per channel) or one number, "
+                             f"got {name} with {len(values)}")
+        per_channel.append(torch.as_tensor(values, dtype=tensor.dtype, device=tensor.device).view(-1, 1, 1))
+    m, s = per_channel
+    result = (tensor * s + m).clamp(0, 1)
+    return result.numpy() if is_numpy else result
 
 
 # --------------------------------------------------------------------------- real data
@@ -312,8 +335,12 @@ def load_dataset(
     Raises:
         ValueError: unknown ``name`` or ``split``.
         FileNotFoundError: files missing and ``download=False``; says how to get them.
-        ConnectionError: ``download=True`` but the download failed (offline?).
+        NotADirectoryError: ``root`` is a file.
+        ConnectionError: ``download=True`` but the download failed (offline?);
+            local errors (a full disk, no permission) are raised as they are.
     """
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a str such as 'cifar10', got {name!r}")
     key = name.lower().replace("-", "").replace("_", "")
     if key not in _TORCHVISION_NAMES:
         raise ValueError(f"name must be one of {sorted(_TORCHVISION_NAMES)}, got {name!r}; "
@@ -325,6 +352,9 @@ def load_dataset(
 
     cls_name, pretty = _TORCHVISION_NAMES[key]
     folder = Path(root) if root is not None else data_dir()
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"root '{folder}' is a file, not a folder; pass the folder that holds "
+                                 f"(or should hold) the {pretty} files")
     if transform is None:
         mean, std = DATASET_STATS[key]
         transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
@@ -339,14 +369,13 @@ def load_dataset(
             f"(as torchvision lays them out), or call load_dataset({name!r}, download=True) "
             "on a machine with internet. Offline, use the embedded ShapesDataset instead."
         ) from err
-    except OSError as err:  # URLError and socket errors are OSErrors
+    except (urllib.error.URLError, ConnectionError, socket.timeout) as err:  # the network, not the disk
         raise ConnectionError(
             f"downloading {pretty} into '{folder}' failed ({err}). Are you offline? "
             "Copy the files there by hand, or use the embedded ShapesDataset."
         ) from err
 
 
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 def load_image_folder(
@@ -365,22 +394,30 @@ def load_image_folder(
         a ``torchvision.datasets.ImageFolder`` (``.classes``, ``.samples``).
 
     Raises:
-        FileNotFoundError: ``root`` does not exist or is not a folder.
-        ValueError: ``root`` has no class sub-folders, or they hold no images.
+        FileNotFoundError: ``root`` does not exist.
+        NotADirectoryError: ``root`` is a file.
+        ValueError: ``root`` has no class sub-folders, or they hold no image
+            that ``ImageFolder`` loads (e.g. only ``.gif`` files: the message says so).
     """
     from torchvision import datasets, transforms
+    from torchvision.datasets.folder import IMG_EXTENSIONS
 
+    image_size = check_int(image_size, "image_size", minimum=1, what="pixels")
     folder = Path(root)
+    layout = f"'{folder}/<class name>/<image files>'"
+    if not folder.exists():
+        raise FileNotFoundError(f"image folder '{folder}' does not exist; expected {layout}")
     if not folder.is_dir():
-        raise FileNotFoundError(f"image folder '{folder}' does not exist; expected "
-                                f"'{folder}/<class name>/<image files>'")
+        raise NotADirectoryError(f"image folder '{folder}' is a file, not a folder; expected {layout}")
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
-        raise ValueError(f"image folder '{folder}' has no class sub-folders; expected "
-                         f"'{folder}/<class name>/<image files>'")
-    if not any(f.suffix.lower() in _IMAGE_SUFFIXES for d in class_dirs for f in d.rglob("*")):
-        raise ValueError(f"the class folders in '{folder}' hold no images "
-                         f"(looked for {', '.join(_IMAGE_SUFFIXES)})")
+        raise ValueError(f"image folder '{folder}' has no class sub-folders; expected {layout}")
+    files = [f for d in class_dirs for f in d.rglob("*") if f.is_file()]
+    if not any(f.suffix.lower() in IMG_EXTENSIONS for f in files):
+        others = sorted({f.suffix.lower() or "(no suffix)" for f in files})
+        found = f"; found only {', '.join(others)} files" if others else "; they are empty"
+        raise ValueError(f"the class folders in '{folder}' hold no image that ImageFolder loads "
+                         f"({', '.join(IMG_EXTENSIONS)}){found}. Convert them, e.g. to .png")
     if transform is None:
         mean, std = DATASET_STATS["imagenet"]
         transform = transforms.Compose([

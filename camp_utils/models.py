@@ -13,21 +13,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import math
 import time
+import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .checks import check_int, ensure_writable_folder
 from .paths import data_dir
 
 __all__ = ["LeNet", "GapNet", "trained_gapnet", "GAPNET_RECIPE", "alexnet", "imagenet_categories",
            "PretrainedWeightsWarning"]
 
 
-def _check_classes(classes: int) -> None:
-    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 2:
-        raise ValueError(f"classes must be an int >= 2 (number of classes), got {classes!r}")
+def _check_classes(classes: int) -> int:
+    return check_int(classes, "classes", minimum=2, what="number of classes")
 
 
 class LeNet(nn.Module):
@@ -39,7 +41,7 @@ class LeNet(nn.Module):
 
     def __init__(self, classes: int) -> None:
         super().__init__()
-        _check_classes(classes)
+        classes = _check_classes(classes)
         self.conv1 = nn.Conv2d(3, 6, 5)
         self.conv2 = nn.Conv2d(6, 16, 5)
         self.fc1 = nn.Linear(16 * 5 * 5, 120)
@@ -76,9 +78,8 @@ class GapNet(nn.Module):
 
     def __init__(self, classes: int, width: int = 16) -> None:
         super().__init__()
-        _check_classes(classes)
-        if not isinstance(width, int) or width < 1:
-            raise ValueError(f"width must be a positive int, got {width!r}")
+        classes = _check_classes(classes)
+        width = check_int(width, "width", minimum=1, what="channels of the first block")
         self.features = nn.Sequential(
             *_conv_block(3, width), nn.MaxPool2d(2),
             *_conv_block(width, 2 * width), nn.MaxPool2d(2),
@@ -135,6 +136,31 @@ def _train_gapnet() -> tuple[GapNet, float, float]:
     return model.cpu().eval(), acc, seconds
 
 
+def _load_cache(path: Path, expected: str, model: GapNet) -> tuple[dict | None, str]:
+    """Load a cache into ``model``: ``(info, "")`` if it is usable, else ``(None, why not)``."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # corrupt, truncated or not a torch file
+        first_line = (str(err).strip().splitlines() or [""])[0][:160]
+        return None, f"it cannot be read ({type(err).__name__}: {first_line})"
+    if not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict):
+        return None, "it is not a trained_gapnet cache"
+    if saved.get("fingerprint") != expected:
+        return None, "it was made by another recipe, architecture or torch version (fingerprint differs)"
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except Exception as err:
+        return None, f"its tensors do not fit GapNet ({str(err).strip().splitlines()[0][:160]})"
+    broken = [name for name, t in model.state_dict().items()
+              if t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        return None, f"its weights contain NaN or inf ({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''})"
+    accuracy = saved.get("test_accuracy")
+    if not isinstance(accuracy, float) or not math.isfinite(accuracy) or not 0 <= accuracy <= 1:
+        return None, f"its recorded test accuracy {accuracy!r} is not a number from 0 to 1"
+    return {"test_accuracy": accuracy, "train_seconds": None, "source": "cache"}, ""
+
+
 def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool = False) -> tuple[GapNet, dict]:
     """A :class:`GapNet` trained on ShapesDataset, from the cache or trained now.
 
@@ -142,17 +168,26 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
     the weights to ``<cache_dir>/gapnet_shapes.pt`` together with a
     fingerprint of the architecture and the recipe (:data:`GAPNET_RECIPE`).
     Later calls load the file with ``torch.load(..., weights_only=True)``.
-    A file that cannot be read, or whose fingerprint or tensors do not match,
-    is ignored and replaced by a freshly trained model.
+    A cache that cannot be read, whose fingerprint or tensors do not match, or
+    whose weights are not finite is ignored, with one warning that says why,
+    and replaced by a freshly trained model. The cache folder is checked to
+    be writable *before* training; the file is written atomically (a
+    temporary file renamed into place, removed if saving fails).
 
     Args:
         cache_dir: where to cache; default ``data/cache``.
-        retrain: ignore the cache and train again.
+        retrain: ignore the cache and train again (no warning).
 
     Returns:
         ``(model, info)``: the model on the CPU in eval mode, and
         ``info = {"test_accuracy": float, "train_seconds": float | None,
         "source": "cache" | "trained"}``.
+
+    Raises:
+        PermissionError: the cache folder cannot be written (before any training).
+
+    Warns:
+        UserWarning: "ignoring the cached model '<path>': <why>; training a new one".
     """
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "cache"
     path = folder / "gapnet_shapes.pt"
@@ -161,19 +196,20 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
     model = GapNet(len(ShapesDataset.classes), **GAPNET_RECIPE["model"])
     expected = _fingerprint(model)
     if path.is_file() and not retrain:
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            if saved.get("fingerprint") == expected:
-                model.load_state_dict(saved["state_dict"])
-                return model.eval(), {"test_accuracy": float(saved["test_accuracy"]),
-                                      "train_seconds": None, "source": "cache"}
-        except Exception:  # corrupt or foreign file: retrain below
-            pass
+        info, why = _load_cache(path, expected, model)
+        if info is not None:
+            return model.eval(), info
+        warnings.warn(f"ignoring the cached model '{path}': {why}; training a new one "
+                      "(about half a minute)", UserWarning, stacklevel=2)
+    ensure_writable_folder(folder, "Pass cache_dir= a folder you can write, or set CAMP_DATA_DIR.")
     model, acc, seconds = _train_gapnet()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"fingerprint": expected, "state_dict": model.state_dict(), "test_accuracy": acc}, tmp)
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    try:
+        torch.save({"fingerprint": expected, "state_dict": model.state_dict(), "test_accuracy": acc}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return model, {"test_accuracy": acc, "train_seconds": seconds, "source": "trained"}
 
 

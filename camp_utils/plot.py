@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .checks import check_int, check_number
 from .tb import Histogram, Scalars
 
 __all__ = ["plot_series", "plot_histogram_ridges", "rebin"]
@@ -23,8 +24,24 @@ def _axes(ax):
     return plt.subplots(figsize=(5, 3.2))[1]
 
 
+def _steps_and_values(label: str, s) -> tuple[Sequence[float], Sequence[float]]:
+    """``Scalars``, a ``(steps, values)`` pair, or plain values (steps 0, 1, 2, ...)."""
+    if isinstance(s, Scalars):
+        return s.steps, s.values
+    try:
+        values = np.asarray(s, dtype=float)
+    except (TypeError, ValueError):  # ragged: a (steps, values) pair of different lengths
+        values = None
+    if values is not None and values.ndim == 1:
+        return range(len(values)), values  # plain values, drawn as plt.plot(values) would
+    if isinstance(s, (tuple, list)) and len(s) == 2:
+        return s[0], s[1]
+    raise ValueError(f"series {label!r} must be Scalars, a (steps, values) pair or a list of values; "
+                     f"got {type(s).__name__}")
+
+
 def plot_series(
-    series: Mapping[str, Scalars | tuple[Sequence[float], Sequence[float]]],
+    series: Mapping[str, Scalars | tuple[Sequence[float], Sequence[float]] | Sequence[float]],
     ax=None,
     *,
     title: str | None = None,
@@ -35,8 +52,9 @@ def plot_series(
     """Draw each ``label -> series`` as a line in one chart and return the Axes.
 
     Args:
-        series: :class:`~camp_utils.tb.Scalars` (from ``read_scalars``) or
-            ``(steps, values)`` pairs, keyed by the legend label.
+        series: :class:`~camp_utils.tb.Scalars` (from ``read_scalars``),
+            ``(steps, values)`` pairs, or plain lists of values (drawn at
+            steps 0, 1, 2, ...), keyed by the legend label.
         ax: Axes to draw on; default a new figure.
 
     Raises:
@@ -46,7 +64,7 @@ def plot_series(
         raise ValueError("series is empty; pass at least one label -> (steps, values)")
     ax = _axes(ax)
     for label, s in series.items():
-        steps, values = (s.steps, s.values) if isinstance(s, Scalars) else s
+        steps, values = _steps_and_values(label, s)
         if len(steps) != len(values):
             raise ValueError(f"series {label!r} has {len(steps)} steps but {len(values)} values")
         ax.plot(steps, values, marker=marker, markersize=3, label=label)
@@ -65,7 +83,13 @@ def rebin(histogram: Histogram, edges: np.ndarray) -> np.ndarray:
 
     Returns:
         ``len(edges) - 1`` counts that add up to the counts inside ``edges``.
+
+    Raises:
+        ValueError: if ``edges`` is not a 1-D array of at least 2 strictly increasing, finite numbers.
     """
+    edges = np.asarray(edges, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"edges must be at least 2 strictly increasing finite numbers, got {edges!r}")
     cumulative = np.concatenate([[0.0], np.cumsum(histogram.counts)])
     at_new_edges = np.interp(edges, histogram.edges, cumulative)
     return np.diff(at_new_edges)
@@ -100,8 +124,8 @@ def plot_histogram_ridges(
     """
     if not records:
         raise ValueError("records is empty; read them with camp_utils.tb.read_histograms")
-    if bins < 1:
-        raise ValueError(f"bins must be >= 1, got {bins!r}")
+    bins = check_int(bins, "bins", minimum=1, what="equal buckets")
+    overlap = check_number(overlap, "overlap", positive=True, what="height of the tallest ridge in rows")
     import matplotlib as mpl
 
     ax = _axes(ax)

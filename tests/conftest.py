@@ -1,5 +1,27 @@
-"""Shared fixtures: keep unit tests away from the project's own runs/ and data/."""
+"""Shared fixtures: keep unit tests away from the project's own runs/ and data/, and from each other."""
+import tempfile
+import uuid
+
 import pytest
+
+from camp_utils.tb import SESSION_VARIABLE
+
+
+@pytest.fixture(autouse=True)
+def own_session_and_tensorboard_records(tmp_path, monkeypatch):
+    """Every test gets its own session id and its own temporary folder.
+
+    TensorBoard keeps its records of running servers (``tensorboard.manager``)
+    in ``<temporary folder>/.tensorboard-info``; a test run that shares the
+    machine with another must not see -- or stop -- the other's servers.
+    Servers started by a test inherit ``TMPDIR`` and ``CAMP_SESSION``.
+    """
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    monkeypatch.setenv(SESSION_VARIABLE, f"test-{uuid.uuid4().hex}")
+    return private_tmp
 
 
 @pytest.fixture

@@ -186,5 +186,80 @@ def test_image_folder_errors_name_the_path(tmp_path):
         data.load_image_folder(tmp_path / "empty")
     (tmp_path / "text" / "a").mkdir(parents=True)
     (tmp_path / "text" / "a" / "readme.txt").write_text("not an image")
-    with pytest.raises(ValueError, match="hold no images"):
+    with pytest.raises(ValueError, match="hold no image that ImageFolder loads"):
         data.load_image_folder(tmp_path / "text")
+
+
+# ----------------------------------------------------------------- issue 6: one rule for integers
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n": True}, r"n must be a positive int \(number of images\), got True \(bool\)"),
+    ({"n": 2.0}, "n must be a positive int"),
+    ({"seed": "0"}, r"seed must be an int, got '0' \(str\)"),
+    ({"image_size": True}, "image_size must be an int >= 16"),
+])
+def test_integer_arguments_are_integers_but_not_bools_or_strings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ShapesDataset("valid", **{"n": 4, **kwargs})
+
+
+def test_numpy_integers_are_accepted_everywhere():
+    ds = ShapesDataset("valid", np.int64(4), image_size=np.int32(16), seed=np.int64(1))
+    assert len(ds) == 4 and ds.images.shape == (4, 3, 16, 16)
+    tr, va, te = data.shapes_loaders(np.int64(2), sizes={"train": np.int64(4), "valid": 4, "test": 4},
+                                     image_size=np.int64(16))
+    assert len(tr) == 2 and len(tr.dataset) == 4
+
+
+def test_loaders_refuse_bool_batch_size_and_sizes():
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        data.shapes_loaders(True)
+    with pytest.raises(ValueError, match=r"sizes\['train'\] must be a positive int"):
+        data.shapes_loaders(sizes={"train": True})
+
+
+# ----------------------------------------------------------------- issue 6: denormalize
+def test_denormalize_refuses_uint8_images():
+    with pytest.raises(ValueError, match="must be floating point .* got torch.uint8"):
+        data.denormalize(torch.zeros(3, 4, 4, dtype=torch.uint8))
+
+
+def test_denormalize_takes_numpy_and_one_number_for_every_channel():
+    images = torch.rand(2, 3, 4, 4)
+    normalised = (images - 0.5) / 0.25
+    from_scalars = data.denormalize(normalised, 0.5, 0.25)
+    assert torch.allclose(from_scalars, images, atol=1e-6)
+    from_numpy = data.denormalize(normalised.numpy(), (0.5,) * 3, (0.25,) * 3)
+    assert isinstance(from_numpy, np.ndarray) and np.allclose(from_numpy, images.numpy(), atol=1e-6)
+
+
+# ----------------------------------------------------------------- issue 6: files and folders
+def test_image_folder_of_gif_files_is_explained(tmp_path):
+    folder = tmp_path / "gifs" / "cats"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(folder / "a.gif")
+    with pytest.raises(ValueError, match=r"hold no image that ImageFolder loads .*found only \.gif files"):
+        data.load_image_folder(tmp_path / "gifs")
+
+
+def test_image_folder_that_is_a_file_says_so(tmp_path):
+    (tmp_path / "photo.png").write_bytes(b"")
+    with pytest.raises(NotADirectoryError, match="photo.png' is a file, not a folder"):
+        data.load_image_folder(tmp_path / "photo.png")
+
+
+def test_dataset_root_that_is_a_file_is_not_blamed_on_the_network(tmp_path):
+    (tmp_path / "data").write_text("a file")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        data.load_dataset("cifar10", root=tmp_path / "data", download=True)
+
+
+def test_a_local_error_while_downloading_is_raised_as_it_is(tmp_path, monkeypatch):
+    import torchvision.datasets.cifar as cifar
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cifar, "download_and_extract_archive", disk_full)
+    with pytest.raises(OSError, match="No space left") as info:
+        data.load_dataset("cifar10", root=tmp_path, download=True)
+    assert not isinstance(info.value, ConnectionError)

@@ -51,7 +51,8 @@ def test_trained_gapnet_trains_once_then_loads_the_cache(tmp_path, tiny_recipe):
 
 def test_corrupt_cache_is_retrained(tmp_path, tiny_recipe):
     (tmp_path / "gapnet_shapes.pt").write_bytes(b"not a checkpoint")
-    _, info = trained_gapnet(cache_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"ignoring the cached model .*gapnet_shapes.pt': it cannot be read"):
+        _, info = trained_gapnet(cache_dir=tmp_path)
     assert info["source"] == "trained"
     assert trained_gapnet(cache_dir=tmp_path)[1]["source"] == "cache"
 
@@ -59,7 +60,8 @@ def test_corrupt_cache_is_retrained(tmp_path, tiny_recipe):
 def test_stale_cache_is_retrained(tmp_path, tiny_recipe, monkeypatch):
     trained_gapnet(cache_dir=tmp_path)
     monkeypatch.setitem(models.GAPNET_RECIPE, "batch_size", 32)  # the recipe changed
-    assert trained_gapnet(cache_dir=tmp_path)[1]["source"] == "trained"
+    with pytest.warns(UserWarning, match="another recipe, architecture or torch version"):
+        assert trained_gapnet(cache_dir=tmp_path)[1]["source"] == "trained"
 
 
 def test_cache_with_wrong_tensors_is_retrained(tmp_path, tiny_recipe):
@@ -67,11 +69,65 @@ def test_cache_with_wrong_tensors_is_retrained(tmp_path, tiny_recipe):
     saved = torch.load(tmp_path / "gapnet_shapes.pt", weights_only=True)
     saved["state_dict"].pop("fc.bias")
     torch.save(saved, tmp_path / "gapnet_shapes.pt")
-    assert trained_gapnet(cache_dir=tmp_path)[1]["source"] == "trained"
+    with pytest.warns(UserWarning, match="its tensors do not fit GapNet"):
+        assert trained_gapnet(cache_dir=tmp_path)[1]["source"] == "trained"
 
 
-def test_real_trained_gapnet_reaches_95_percent():
-    """The model lesson 23 uses (trains once into data/cache, ~15 s on 2 CPU cores)."""
-    model, info = trained_gapnet()
+def test_real_trained_gapnet_reaches_95_percent(tmp_path):
+    """The model lesson 23 uses. The test never writes into data/cache: it works on a copy of
+    the project's cache when there is one (fast), else trains into tmp_path (~30 s on 2 CPU cores)."""
+    import shutil
+
+    from camp_utils.paths import data_dir
+
+    cached = data_dir() / "cache" / "gapnet_shapes.pt"
+    if cached.is_file():
+        shutil.copy2(cached, tmp_path / cached.name)
+    model, info = trained_gapnet(cache_dir=tmp_path)
     assert info["test_accuracy"] >= 0.95
     assert isinstance(model, GapNet) and not model.training
+
+
+# ----------------------------------------------------------------- issue 6: the cache
+def test_integer_arguments_follow_one_rule():
+    import numpy as np
+
+    assert LeNet(np.int64(4))(torch.zeros(1, 3, 32, 32)).shape == (1, 4)
+    assert GapNet(4, width=np.int64(2)).fc.in_features == 8
+    with pytest.raises(ValueError, match="width must be a positive int"):
+        GapNet(4, width=True)
+
+
+def test_a_cache_with_nan_weights_is_retrained_with_a_warning(tmp_path, tiny_recipe):
+    trained_gapnet(cache_dir=tmp_path)
+    saved = torch.load(tmp_path / "gapnet_shapes.pt", weights_only=True)
+    saved["state_dict"]["fc.weight"][0, 0] = float("nan")
+    torch.save(saved, tmp_path / "gapnet_shapes.pt")
+    with pytest.warns(UserWarning, match=r"its weights contain NaN or inf \(fc.weight\)") as caught:
+        model, info = trained_gapnet(cache_dir=tmp_path)
+    assert len([w for w in caught if "ignoring the cached model" in str(w.message)]) == 1
+    assert info["source"] == "trained"
+    assert all(torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point())
+
+
+def test_an_unwritable_cache_folder_is_refused_before_training(tmp_path, monkeypatch):
+    def must_not_train():
+        raise AssertionError("trained although the result could not be saved")
+
+    monkeypatch.setattr(models, "_train_gapnet", must_not_train)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(PermissionError, match="cannot write to .*a_file"):
+        trained_gapnet(cache_dir=blocker)
+
+
+def test_a_failed_save_leaves_no_temporary_file(tmp_path, tiny_recipe, monkeypatch):
+    def broken_save(obj, path):
+        with open(path, "wb") as f:
+            f.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(models.torch, "save", broken_save)
+    with pytest.raises(OSError, match="No space left"):
+        trained_gapnet(cache_dir=tmp_path / "cache")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == []

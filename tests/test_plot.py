@@ -52,3 +52,30 @@ def test_plot_series_accepts_scalars_and_pairs():
     plot_series({"train": Scalars([1, 2], [0.5, 0.4], [0, 0]), "valid": ([1, 2], [0.6, 0.5])}, ax)
     assert [line.get_label() for line in ax.lines] == ["train", "valid"]
     plt.close(fig)
+
+
+# ----------------------------------------------------------------- issue 6
+@pytest.mark.parametrize("edges", [[3, 2, 1], [0, 0, 1], [0], [0, float("nan")]])
+def test_rebin_refuses_edges_that_do_not_increase(edges):
+    with pytest.raises(ValueError, match="edges must be at least 2 strictly increasing finite numbers"):
+        rebin(hist([0, 1, 3], [2, 4]), np.array(edges, dtype=float))
+
+
+def test_plot_series_takes_plain_values_at_steps_0_1_2():
+    fig, ax = plt.subplots()
+    plot_series({"a": [1, 2, 3]}, ax)
+    assert ax.lines[0].get_xdata().tolist() == [0, 1, 2]
+    assert ax.lines[0].get_ydata().tolist() == [1, 2, 3]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("bins", [True, 2.5, 0])
+def test_ridges_check_bins_like_every_integer(bins):
+    with pytest.raises(ValueError, match="bins must be a positive int"):
+        plot_histogram_ridges([hist([0, 1], [1])], bins=bins)
+
+
+def test_ridges_accept_numpy_bins():
+    fig, ax = plt.subplots()
+    plot_histogram_ridges([hist([0, 1], [1])], ax, bins=np.int64(5))
+    plt.close(fig)

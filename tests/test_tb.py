@@ -308,13 +308,14 @@ def test_stop_session_tensorboards_stops_only_servers_of_that_session(tmp_path, 
 
     timeout = datetime.timedelta(seconds=60)
     started = {}
+    unique = os.environ[tb.SESSION_VARIABLE]  # this test's own (tests/conftest.py)
     for session in ("ours", "theirs"):
         (tmp_path / session).mkdir()
-        monkeypatch.setenv(tb.SESSION_VARIABLE, session)  # inherited by the server process
+        monkeypatch.setenv(tb.SESSION_VARIABLE, f"{unique}-{session}")  # inherited by the server process
         started[session] = manager.start(["--logdir", str(tmp_path / session), "--port", "0",
                                            "--host", "127.0.0.1"], timeout=timeout)
     try:
-        assert tb.stop_session_tensorboards("ours") == 1
+        assert tb.stop_session_tensorboards(f"{unique}-ours") == 1
         assert not _alive_after(started["ours"].info.pid, seconds=60)
         assert _alive(started["theirs"].info.pid)
     finally:
@@ -358,3 +359,213 @@ def test_readers_differ_when_steps_go_backwards_or_a_run_is_written_twice(tmp_pa
 def test_server_refuses_an_unknown_loader(tmp_path):
     with pytest.raises(ValueError, match=r"load_fast must be one of \('auto', 'true', 'false'\)"):
         tb.TensorBoardServer(tmp_path, load_fast="fast")
+
+
+# ----------------------------------------------------------------- issue 6: nothing escapes runs/
+@pytest.mark.parametrize("lesson", ["../../x", "..", "/abs", None, "", "20/21", True, "C:x", 2.0])
+def test_run_dir_checks_the_lesson_too(tmp_path, lesson):
+    with pytest.raises(ValueError, match=r"lesson .*(plain relative name|must be a str or an int)"):
+        tb.run_dir(lesson, "x", tmp_path)
+
+
+def test_run_dir_accepts_numpy_lesson_numbers(tmp_path):
+    assert tb.run_dir(np.int64(20), "x", tmp_path) == tmp_path / "20" / "x"
+
+
+def test_run_dir_refuses_a_link_that_points_out_of_the_runs_folder(tmp_path):
+    root, outside = tmp_path / "runs", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "20").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError, match="not inside"):
+        tb.run_dir(20, "x", root)
+
+
+def test_fresh_writer_with_an_escaping_lesson_deletes_nothing_outside(tmp_path):
+    victim = write_line(tmp_path / "elsewhere", n=3, lesson=1, experiment="x")
+    before = sorted(victim.iterdir())
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(ValueError, match="lesson"):
+        tb.run_writer("../elsewhere/1", "x", root=tmp_path / "runs")
+    assert sorted(victim.iterdir()) == before
+
+
+def test_fresh_writer_with_a_typo_keeps_the_old_run(tmp_path):
+    folder = write_line(tmp_path, n=5)
+    with pytest.raises(TypeError):
+        tb.run_writer(20, "line", root=tmp_path, flush_sec=5)  # typo for flush_secs
+    assert tb.read_scalars(folder)["."]["y=2x"].steps == list(range(5))
+
+
+def test_fresh_writer_replaces_its_add_scalars_subruns_but_keeps_nested_runs_and_own_folders(tmp_path):
+    def lenet(values):
+        with tb.run_writer(21, "lenet", root=tmp_path) as writer:
+            for step, value in enumerate(values):
+                writer.add_scalars("Loss", {"train": value, "valid": value + 1}, step)
+                writer.add_scalar("lr", 0.1, step)
+
+    lenet([3.0, 2.0])
+    with tb.run_writer(21, "lenet/train", root=tmp_path) as nested:
+        nested.add_scalar("Loss", 9.0, 0)
+    (tmp_path / "21" / "lenet" / "my_notes").mkdir()
+    lenet([5.0])
+    data = tb.read_scalars(tmp_path / "21" / "lenet")
+    assert data["Loss_train"]["Loss"].values == [5.0]
+    assert data["Loss_valid"]["Loss"].values == [6.0]
+    assert data["."]["lr"].steps == [0]
+    assert data["train"]["Loss"].values == [9.0]  # the nested run is untouched
+    assert (tmp_path / "21" / "lenet" / "my_notes").is_dir()
+
+
+# ----------------------------------------------------------------- issue 6: the server is safe
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "example.org", "::"])
+def test_server_refuses_a_network_host_unless_asked(tmp_path, host):
+    with pytest.raises(ValueError, match="allow_remote=True"):
+        tb.TensorBoardServer(tmp_path, host=host, port=6006)
+    assert tb.TensorBoardServer(tmp_path, host=host, port=6006, allow_remote=True).host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_server_accepts_loopback_hosts(tmp_path, host):
+    assert tb.TensorBoardServer(tmp_path, host=host, port=6006).host == host
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, True, "60"])
+def test_server_refuses_a_timeout_that_is_not_a_positive_finite_number(tmp_path, timeout):
+    with pytest.raises(ValueError, match="timeout must be a positive, finite number"):
+        tb.TensorBoardServer(tmp_path, timeout=timeout)
+
+
+@pytest.mark.parametrize("port", [True, "6006", 0, 70_000, 6006.0])
+def test_server_refuses_a_bad_port(tmp_path, port):
+    with pytest.raises(ValueError, match="port must be an int from 1 to 65535"):
+        tb.TensorBoardServer(tmp_path, port=port)
+
+
+def test_server_accepts_a_numpy_port(tmp_path):
+    assert tb.TensorBoardServer(tmp_path, port=np.int64(6123)).port == 6123
+
+
+def test_server_on_a_file_says_it_is_a_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        tb.TensorBoardServer(tmp_path / "notes.txt")
+
+
+def test_server_refuses_a_port_another_tensorboard_serves(tmp_path):
+    first = write_line(tmp_path / "a", n=3)
+    second = write_line(tmp_path / "b", n=3)
+    with tb.TensorBoardServer(first) as other:
+        with pytest.raises(RuntimeError, match=f"port {other.port} .* already in use"):
+            tb.TensorBoardServer(second, port=other.port).start()
+        assert other.running
+
+
+def test_interrupting_start_leaves_no_server_behind(tmp_path, monkeypatch):
+    started = []
+    real_popen = subprocess.Popen
+
+    def spy(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    real_sleep, interrupted = time.sleep, []
+
+    def interrupt(seconds):  # the learner presses "interrupt" once, while start() waits
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(tb.server.subprocess, "Popen", spy)
+    monkeypatch.setattr(tb.server.time, "sleep", interrupt)
+    server = tb.TensorBoardServer(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    assert len(started) == 1 and started[0].poll() is not None
+    assert not server.running
+
+
+def test_a_failed_start_can_be_retried(tmp_path, monkeypatch):
+    server = tb.TensorBoardServer(tmp_path)
+    monkeypatch.setattr(server, "_command", lambda: [sys.executable, "-c", "import sys; sys.exit(3)"])
+    for _ in range(2):  # the second attempt fails the same way, not with "already running"
+        with pytest.raises(RuntimeError, match="exited with code 3"):
+            server.start()
+        assert not server.running
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_server_dies_with_the_process_that_started_it(tmp_path):
+    script = textwrap.dedent(f"""
+        import time
+        from camp_utils.tb import TensorBoardServer
+        server = TensorBoardServer({str(tmp_path)!r}).start()
+        print(server._process.pid, flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        assert _alive(pid)
+    finally:
+        parent.kill()  # like a kernel killed by the learner: no clean-up code runs
+        parent.wait()
+    assert not _alive_after(pid, seconds=30)
+
+
+def test_stop_session_tensorboards_needs_a_session_name(monkeypatch):
+    signalled = []
+    monkeypatch.setattr(tb.notebook.os, "kill", lambda pid, sig: signalled.append(pid))
+    fake = type("Info", (), {"pid": 424242, "port": 1, "logdir": "/x"})()
+    monkeypatch.setattr(tb.notebook, "notebook_tensorboards", lambda logdir=None: [fake])
+    monkeypatch.setattr(tb.notebook, "_environ_of", lambda pid: None)  # environment unreadable
+    for session in (None, ""):
+        with pytest.raises(ValueError, match="session must be a non-empty str"):
+            tb.stop_session_tensorboards(session)
+    assert tb.stop_session_tensorboards("some-session") == 0
+    assert signalled == []
+
+
+# ----------------------------------------------------------------- issue 6: damaged event files
+def test_a_flipped_byte_is_reported_with_the_file_and_the_lost_records(tmp_path):
+    folder = write_line(tmp_path, n=100)
+    event_file = next(folder.glob("events.out.tfevents.*"))
+    data = bytearray(event_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    event_file.write_bytes(bytes(data))
+    with pytest.warns(tb.DamagedEventFileWarning, match=rf"{event_file.name}' is damaged at byte \d+: "
+                      r"1 record\(s\) fail their checksum.*so 52 of its 101 records were not read"):
+        steps = tb.read_scalars(folder)["."]["y=2x"].steps
+    assert steps == list(range(48))
+
+
+def test_a_garbage_file_is_named_not_silently_skipped(tmp_path):
+    write_line(tmp_path, n=3, experiment="good")
+    bad = tmp_path / "20" / "bad"
+    bad.mkdir()
+    (bad / "events.out.tfevents.123.host").write_bytes(b"not an event file" * 20)
+    with pytest.warns(tb.DamagedEventFileWarning, match="bad/events.out.tfevents.123.host' is not readable"):
+        assert sorted(tb.read_scalars(tmp_path / "20")) == ["good"]
+    with pytest.warns(tb.DamagedEventFileWarning):
+        with pytest.raises(ValueError, match="no scalars could be read under .*is not readable"):
+            tb.read_scalars(bad)
+
+
+def test_a_file_still_being_written_is_not_damaged(tmp_path):
+    import warnings
+
+    folder = write_line(tmp_path, n=10)
+    event_file = next(folder.glob("events.out.tfevents.*"))
+    event_file.write_bytes(event_file.read_bytes()[:-5])  # the last record is incomplete
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tb.read_scalars(folder)["."]["y=2x"].steps == list(range(9))
+
+
+# ----------------------------------------------------------------- issue 6: install check
+def test_check_install_takes_one_name_as_one_package():
+    report = tb.check_install("torch")
+    assert list(report.versions) == ["torch"] and report.ok
+    with pytest.raises(ValueError, match="packages must be names"):
+        tb.check_install(["torch", 3])

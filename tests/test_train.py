@@ -23,12 +23,13 @@ def sgd(model, lr=0.01):
 
 
 def test_fit_learns_the_embedded_dataset():
-    train, valid, _ = data.shapes_loaders(32, sizes={"train": 2048, "valid": 256, "test": 16})
+    # 16-pixel images keep this test at a few seconds; trained_gapnet shows the full result (98 %).
+    train, valid, _ = data.shapes_loaders(32, sizes={"train": 2048, "valid": 256, "test": 16}, image_size=16)
     torch.manual_seed(0)
     model = GapNet(4)
     history = fit(model, torch.optim.Adam(model.parameters(), 3e-3), train, valid, epochs=5, progress=False)
     assert history.train_loss[-1] < history.train_loss[0] * 0.5
-    assert history.valid_acc[-1] > 0.7  # chance is 0.25
+    assert history.valid_acc[-1] > 0.5  # chance is 0.25
 
 
 def test_history_has_one_entry_per_epoch(loaders):
@@ -248,3 +249,116 @@ def test_fit_uses_deterministic_kernels_and_restores_the_callers_settings(loader
         assert set(inside) == {(False, True)}
     finally:
         cudnn.deterministic, cudnn.benchmark = saved
+
+
+# ----------------------------------------------------------------- issue 6: NaN found where it happens
+def random_batches(n=64, nan_at=None):
+    """Random images in batches of 16, with a NaN pixel in image ``nan_at``."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 4, (n,), generator=g)
+    if nan_at is not None:
+        x[nan_at, 0, 0, 0] = float("nan")
+    return DataLoader(TensorDataset(x, y), batch_size=16)
+
+
+def test_nan_in_the_training_data_is_reported_at_its_batch_before_the_update():
+    model = make_model()
+    with pytest.raises(FloatingPointError, match=r"loss became nan in training, epoch 1, batch 2 \(step 2\); "
+                                                 r"the batch's inputs or targets contain NaN or inf: check the data"):
+        fit(model, sgd(model), random_batches(nan_at=40), epochs=1, progress=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_nan_in_the_validation_data_is_an_error_not_a_nan_loss():
+    model = make_model()
+    with pytest.raises(FloatingPointError, match=r"validation after epoch 1: loss became nan in evaluation, "
+                                                 r"batch 1; the batch's inputs or targets contain NaN"):
+        fit(model, sgd(model), random_batches(), random_batches(nan_at=20), epochs=1, progress=False)
+
+
+def test_a_loss_function_that_makes_nan_is_named():
+    model = make_model()
+
+    def broken_loss(outputs, targets):
+        return torch.nn.functional.cross_entropy(outputs, targets) * float("nan")
+
+    with pytest.raises(FloatingPointError, match="loss_fn produced it"):
+        fit(model, sgd(model), random_batches(), epochs=1, loss_fn=broken_loss, progress=False)
+
+
+def test_an_optimizer_of_another_model_is_refused(loaders):
+    model = make_model()
+    with pytest.raises(ValueError, match=r"optimizer holds 10 of 10 parameter tensors that are not this "
+                                         r"model's \(built on another model\?\)"):
+        fit(model, sgd(make_model()), loaders[0], epochs=1, progress=False)
+
+
+def test_an_optimizer_may_also_hold_the_loss_functions_parameters(loaders):
+    class ScaledLoss(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, outputs, targets):
+            return torch.nn.functional.cross_entropy(outputs * self.scale, targets)
+
+    model, loss_fn = make_model(), ScaledLoss()
+    opt = torch.optim.SGD([*model.parameters(), *loss_fn.parameters()], lr=0.01)
+    fit(model, opt, loaders[0], epochs=1, loss_fn=loss_fn, progress=False)
+    assert loss_fn.scale.item() != 1.0
+
+
+def test_evaluate_gives_the_mean_loss_whatever_the_reduction(loaders):
+    _, valid, _ = loaders
+    model = make_model()
+    mean = evaluate(model, valid)
+    for reduction in ("sum", "none"):
+        loss, acc = evaluate(model, valid, torch.nn.CrossEntropyLoss(reduction=reduction))
+        assert loss == pytest.approx(mean[0], rel=1e-5) and acc == mean[1]
+
+
+def test_fit_with_a_summed_loss_records_the_mean_per_sample(loaders):
+    train, valid, _ = loaders
+    summed, mean = [], []
+    for loss_fn, out in ((torch.nn.CrossEntropyLoss(reduction="sum"), summed), (None, mean)):
+        model = make_model()
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: both see the same weights
+        out.append(fit(model, opt, train, valid, epochs=1, loss_fn=loss_fn, progress=False))
+    assert summed[0].train_loss == pytest.approx(mean[0].train_loss, rel=1e-5)
+    assert summed[0].valid_loss == pytest.approx(mean[0].valid_loss, rel=1e-5)
+
+
+def test_one_hot_targets_give_the_same_accuracy_as_class_indices(loaders):
+    _, valid, _ = loaders
+    model = make_model()
+    x = torch.cat([b[0] for b in valid])
+    y = torch.cat([b[1] for b in valid])
+    one_hot = DataLoader(TensorDataset(x, torch.nn.functional.one_hot(y, 4).float()), batch_size=64)
+    loss, acc = evaluate(model, one_hot)
+    assert (loss, acc) == pytest.approx(evaluate(model, valid), rel=1e-5)
+
+
+def test_targets_of_an_unknown_shape_are_refused(loaders):
+    model = make_model()
+    odd = DataLoader(TensorDataset(torch.zeros(4, 3, 32, 32), torch.zeros(4, 2)), batch_size=4)
+    with pytest.raises(ValueError, match=r"targets must be class indices .* shaped like the outputs \(4, 4\)"):
+        evaluate(model, odd, loss_fn=lambda out, t: out.sum() * 0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": True}, "epochs must be a positive int"),
+    ({"epochs": 1, "seed": "0"}, "seed must be an int"),
+    ({"epochs": 1, "seed": 1.0}, "seed must be an int"),
+])
+def test_integer_arguments_follow_one_rule(loaders, kwargs, message):
+    model = make_model()
+    with pytest.raises(ValueError, match=message):
+        fit(model, sgd(model), loaders[0], progress=False, **kwargs)
+
+
+def test_numpy_integers_are_integers(loaders):
+    import numpy as np
+
+    model = make_model()
+    history = fit(model, sgd(model), loaders[0], epochs=np.int64(1), seed=np.int32(3), progress=False)
+    assert history.epoch == [1]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -34,13 +35,25 @@ class InstallReport:
         return "\n".join(lines)
 
 
-def check_install(packages: tuple[str, ...] = ("torch", "torchvision", "tensorboard")) -> InstallReport:
+def check_install(packages: str | Sequence[str] = ("torch", "torchvision", "tensorboard")) -> InstallReport:
     """Report the versions of the course's key packages and whether ``tensorboard`` runs.
+
+    Args:
+        packages: distribution names to look up; one name (a ``str``) is
+            taken as one package, not as a sequence of letters.
 
     Returns:
         An :class:`InstallReport`; ``report.ok`` is False and ``report.problems``
         says what to do when something is missing. Nothing is printed.
+
+    Raises:
+        ValueError: if a package name is not a non-empty str.
     """
+    if isinstance(packages, str):
+        packages = (packages,)
+    for name in packages:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"packages must be names such as 'torch', got {name!r}")
     versions: dict[str, str | None] = {}
     problems: list[str] = []
     for name in packages:

@@ -181,8 +181,18 @@ def stop_session_tensorboards(session: str) -> int:
     kernels they start; the servers those kernels' ``%tensorboard`` cells
     start inherit it. This stops exactly those, never a learner's server that
     happens to run at the same time. Linux only (reads ``/proc``); elsewhere
-    it stops nothing and returns 0.
+    it stops nothing and returns 0. A server whose environment cannot be
+    read never counts as a match.
+
+    Raises:
+        ValueError: if ``session`` is not a non-empty str (``None`` would
+            otherwise match every server that lacks the variable).
     """
-    ours = [info for info in notebook_tensorboards()
-            if (_environ_of(info.pid) or {}).get(SESSION_VARIABLE) == session]
-    return _terminate(ours)
+    if not isinstance(session, str) or not session:
+        raise ValueError(f"session must be a non-empty str (the {SESSION_VARIABLE} value), got {session!r}")
+
+    def started_by_session(info) -> bool:
+        environment = _environ_of(info.pid)
+        return environment is not None and environment.get(SESSION_VARIABLE) == session
+
+    return _terminate([info for info in notebook_tensorboards() if started_by_session(info)])
