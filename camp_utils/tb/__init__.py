@@ -14,7 +14,7 @@
 The lesson code itself (``add_scalar``, ``add_histogram``, ...) stays in the
 notebooks; this package only does the plumbing around it.
 """
-from .events import Histogram, Scalars, read_histograms, read_scalars
+from .events import DamagedEventFileWarning, Histogram, Scalars, read_histograms, read_scalars
 from .images import ImageRecord, read_images
 from .install import InstallReport, check_install
 from .notebook import (
@@ -31,6 +31,7 @@ from .server import TensorBoardServer
 
 __all__ = [
     "run_dir", "run_writer", "Scalars", "Histogram", "read_scalars", "read_histograms",
+    "DamagedEventFileWarning",
     "ImageRecord", "read_images",
     "TensorBoardServer", "find_tensorboard_program", "configure_tensorboard_program",
     "notebook_tensorboards", "forget_dead_tensorboards", "stop_notebook_tensorboards",
