@@ -160,8 +160,8 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
                     learner: Path = LEARNER_NOTEBOOKS) -> list[tuple[Path, Path | None]]:
     """Replace the learner's copies of ``names`` by the course's; keep each changed copy aside.
 
-    A name is a file name in ``course`` or the start of one (``20`` means
-    ``20_*.ipynb``). A learner's copy that differs from the course's is first
+    A name is a path in ``course`` or the start of one (``20`` means
+    ``20_*.ipynb``, ``zh/21`` the Chinese edition's ``zh/21_*.ipynb``). A learner's copy that differs from the course's is first
     renamed to ``<stem>.mine-<date>-<time><suffix>`` beside it, so nothing is
     ever lost. Returns ``(refreshed file, where the learner's copy went or None)``.
 
@@ -171,9 +171,11 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
     files = _course_files(course)
     chosen: list[Path] = []
     for name in names:
-        wanted = Path(name).name
-        exact = [rel for rel in files if rel.name == wanted]
-        matches = exact or [rel for rel in files if rel.name.startswith(wanted) and rel.suffix == ".ipynb"]
+        wanted = Path(name).as_posix()
+        for folder in (f"{course.name}/", f"{learner.name}/"):
+            wanted = wanted.removeprefix(folder)
+        exact = [rel for rel in files if rel.as_posix() == wanted]
+        matches = exact or [rel for rel in files if rel.as_posix().startswith(wanted) and rel.suffix == ".ipynb"]
         if len(matches) != 1:
             found = ", ".join(str(m) for m in matches) or "nothing"
             raise ValueError(f"'{name}' should name one file in {course.name}/ (e.g. 20 or "

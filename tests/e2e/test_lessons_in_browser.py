@@ -1,0 +1,145 @@
+"""The lessons as a learner sees them: JupyterLab in a real headless Chromium (see conftest.py).
+
+Each test opens the learner's copy of a lesson in the browser, runs it through
+JupyterLab's own menu, and checks what is on the screen -- the things nbval
+cannot see: the inline TensorBoard frame and what TensorBoard shows in it,
+progress bars as widgets, the interactive scheduler explorer, and that every
+notebook opens cleanly with its kernel.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted(p.relative_to(ROOT / "notebooks").as_posix() for p in (ROOT / "notebooks").rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts)
+LESSON_19 = sorted(p.name for p in (ROOT / "notebooks").glob("19_*.ipynb"))
+LESSON_20 = "20_tensorboard_install.ipynb"
+LESSON_21 = "21_tensorboard_scalars_histograms.ipynb"
+TB_FRAME = "iframe[id^='tensorboard-frame-']"
+NEWS_QUESTION = "notified about Jupyter news"
+TEXT_PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's text bar, e.g. " 40%|####      | 4/10"
+
+
+def _wait_until(check, timeout: float, what: str, page):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        page.wait_for_timeout(300)
+
+
+def test_lesson_20_runs_and_its_inline_tensorboard_shows_the_y_equals_2x_scalar(lab, stop_kernels_after):
+    page = lab.open_notebook(LESSON_20)
+    seconds = lab.run_all(page)
+    print(f"lesson 20: Run All took {seconds:.0f} s in the browser")
+    assert lab.error_outputs(page) == []
+    assert NEWS_QUESTION not in page.locator("body").inner_text()
+
+    frame_element = page.locator(TB_FRAME).first
+    frame_element.scroll_into_view_if_needed()
+    src = _wait_until(lambda: frame_element.get_attribute("src"), 60, "the %tensorboard frame's address", page)
+    # jupyter-server-proxy is installed, so the frame goes through JupyterLab's own port
+    assert re.fullmatch(re.escape(lab.url) + r"proxy/\d+/", src), src
+
+    tensorboard = page.frame_locator(TB_FRAME).first
+    tensorboard.get_by_text("y=2x", exact=True).first.wait_for(state="visible", timeout=90_000)
+    # As a learner would: type the tag into TensorBoard's tag filter, so its chart is the one on screen.
+    tag_filter = tensorboard.locator("input[placeholder='Filter tags (regex)']")
+    tag_filter.fill("^y=2x$")
+    tag_filter.press("Escape")  # close the suggestions list that would cover the chart
+    tensorboard.locator("canvas, svg").last.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(2000)  # let the chart draw before the picture is taken
+    shot = lab.screenshot(frame_element, "lesson20_tensorboard_frame.png")
+    print(f"screenshot: {shot}")
+
+    # Ask the TensorBoard behind the frame, through the frame's own address, for the points it draws.
+    api = page.context.request
+    tags = api.get(src + "data/plugin/scalars/tags").json()
+    runs = sorted(run for run, run_tags in tags.items() if "y=2x" in run_tags)
+    assert runs, f"no run with tag y=2x among {sorted(tags)}"
+    series = {run: api.get(src + "data/plugin/scalars/scalars", params={"run": run, "tag": "y=2x"}).json()
+              for run in runs}
+    hundred = [run for run, rows in series.items()
+               if [step for _, step, _ in rows] == list(range(100))
+               and all(value == 2 * step for _, step, value in rows)]
+    assert hundred, {run: len(rows) for run, rows in series.items()}
+
+    saved = lab.save(page, LESSON_20)  # the learner's copy holds the run; the course's does not change
+    assert not [o for c in saved["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert saved["cells"] and lab.course_changed() == []
+
+
+def test_lesson_21_runs_and_shows_training_progress_as_a_widget(lab, stop_kernels_after):
+    assert "CAMP_PROGRESS" not in lab.env  # a learner's session: progress bars are on
+    page = lab.open_notebook(LESSON_21)
+    seconds = lab.run_all(page)
+    print(f"lesson 21: Run All took {seconds:.0f} s in the browser")
+    assert lab.error_outputs(page) == []
+
+    bars = page.locator(".jp-OutputArea-output .widget-hprogress")
+    assert bars.count() >= 1, "no progress bar widget in the outputs"
+    bars.first.scroll_into_view_if_needed()
+    assert bars.first.is_visible()
+    body = page.locator(".jp-Notebook").first.text_content()
+    assert "Error displaying widget" not in body
+    stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_text_contents()
+    assert not [t for t in stderr if TEXT_PROGRESS_BAR.search(t)], "a progress bar was printed as text"
+    widget_area = bars.first.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')][1]")
+    print(f"screenshot: {lab.screenshot(widget_area, 'lesson21_progress_widget.png')}")
+
+
+@pytest.mark.skipif(not LESSON_19, reason="lesson 19 (notebooks/19_*.ipynb) does not exist yet")
+def test_lesson_19_scheduler_explorer_redraws_the_curve_when_a_slider_moves(lab, stop_kernels_after):
+    page = lab.open_notebook(LESSON_19[0])
+    lab.run_all(page)
+    assert lab.error_outputs(page) == []
+
+    slider = page.locator(".jp-OutputArea-output .widget-slider").first
+    slider.wait_for(state="visible", timeout=60_000)
+    slider.scroll_into_view_if_needed()
+    explorer = slider.locator(
+        "xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')][1]")
+    figure = explorer.locator("img, canvas").last
+    figure.wait_for(state="visible", timeout=60_000)
+    page.wait_for_timeout(1000)
+    before = figure.screenshot()
+    lab.screenshot(explorer, "lesson19_explorer_before.png")
+
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")
+    _wait_until(lambda: explorer.locator("img, canvas").last.screenshot() != before, 60,
+                "the explorer's figure to change after the slider moved", page)
+    print(f"screenshot: {lab.screenshot(explorer, 'lesson19_explorer_after.png')}")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_notebook_opens_with_its_kernel_and_runs_its_first_cell(lab, stop_kernels_after, name):
+    page = lab.open_notebook(name)
+    assert lab.dialogs(page) == [], "a dialog (e.g. kernel not found) opened with the notebook"
+    kernel = page.locator(".jp-NotebookPanel .jp-KernelName").first.inner_text().strip()
+    assert kernel.startswith("Python 3"), f"kernel shown: {kernel!r}"
+
+    first = page.locator(".jp-Notebook .jp-CodeCell").first
+    first.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator('.lm-Menu-item[data-command="notebook:run-cell"]').click()
+    _wait_until(lambda: re.fullmatch(r"\[1\]:", first.locator(".jp-InputPrompt").inner_text().strip()), 120,
+                "the first code cell to run", page)
+    lab.wait_kernel_idle(page, timeout=120)
+    errors = [t for t in first.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_text_contents()
+        if re.search(r"Traceback|Error\b", t)]
+    assert errors == []
+    assert lab.dialogs(page) == []
+    assert NEWS_QUESTION not in page.locator("body").inner_text()

@@ -1,0 +1,95 @@
+"""course.py: the learner's copies of the lessons, refreshing one, and JupyterLab's settings."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def course():
+    spec = importlib.util.spec_from_file_location("course_script", ROOT / "course.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def folders(tmp_path):
+    lessons = tmp_path / "notebooks"
+    (lessons / "zh").mkdir(parents=True)
+    (lessons / ".ipynb_checkpoints").mkdir()
+    (lessons / "20_tb.ipynb").write_text("course 20")
+    (lessons / "20_tb_screenshot.png").write_text("picture")
+    (lessons / "zh" / "20_tb.ipynb").write_text("course zh 20")
+    (lessons / ".ipynb_checkpoints" / "20_tb-checkpoint.ipynb").write_text("not course material")
+    return lessons, tmp_path / "my_notebooks"
+
+
+def test_the_first_lab_copies_the_course_without_checkpoints(course, folders):
+    lessons, mine = folders
+    copied = course.copy_new_lessons(lessons, mine)
+    assert sorted(p.as_posix() for p in copied) == ["20_tb.ipynb", "20_tb_screenshot.png", "zh/20_tb.ipynb"]
+    assert (mine / "20_tb.ipynb").read_text() == "course 20"
+    assert not (mine / ".ipynb_checkpoints").exists()
+
+
+def test_a_later_lab_adds_new_lessons_and_never_overwrites_the_learners_work(course, folders):
+    lessons, mine = folders
+    course.copy_new_lessons(lessons, mine)
+    (mine / "20_tb.ipynb").write_text("my work")
+    (lessons / "20_tb.ipynb").write_text("course 20, updated")
+    (lessons / "21_new.ipynb").write_text("course 21")
+    assert [p.as_posix() for p in course.copy_new_lessons(lessons, mine)] == ["21_new.ipynb"]
+    assert (mine / "20_tb.ipynb").read_text() == "my work"
+
+
+def test_refresh_replaces_a_copy_and_keeps_the_learners_version_beside_it(course, folders):
+    lessons, mine = folders
+    course.copy_new_lessons(lessons, mine)
+    (mine / "20_tb.ipynb").write_text("my work")
+    [(refreshed, kept)] = course.refresh_lessons(["20"], lessons, mine)
+    assert refreshed.as_posix() == "20_tb.ipynb"
+    assert (mine / "20_tb.ipynb").read_text() == "course 20"
+    assert kept.parent == mine and kept.name.startswith("20_tb.mine-") and kept.suffix == ".ipynb"
+    assert kept.read_text() == "my work"
+
+
+def test_refresh_of_an_unchanged_copy_keeps_nothing_aside(course, folders):
+    lessons, mine = folders
+    course.copy_new_lessons(lessons, mine)
+    assert course.refresh_lessons(["notebooks/20_tb.ipynb"], lessons, mine) == [(Path("20_tb.ipynb"), None)]
+    assert sorted(p.name for p in mine.glob("*.ipynb")) == ["20_tb.ipynb"]
+
+
+def test_refresh_finds_the_chinese_edition_by_its_folder(course, folders):
+    lessons, mine = folders
+    [(refreshed, _)] = course.refresh_lessons(["zh/20"], lessons, mine)
+    assert refreshed.as_posix() == "zh/20_tb.ipynb"
+
+
+def test_refresh_names_what_it_expected_for_an_unknown_lesson(course, folders):
+    lessons, mine = folders
+    with pytest.raises(ValueError, match="should name one file"):
+        course.refresh_lessons(["99"], lessons, mine)
+    (lessons / "20_tc.ipynb").write_text("another lesson 20")
+    with pytest.raises(ValueError, match="matches 20_tb.ipynb, 20_tc.ipynb"):
+        course.refresh_lessons(["20"], lessons, mine)
+
+
+def test_lab_settings_turn_jupyter_news_off_as_an_overrides_file(course, tmp_path):
+    path = course.write_lab_settings(tmp_path / "lab")
+    assert path == tmp_path / "lab" / "settings" / "overrides.d" / "camp-course.json"
+    settings = json.loads(path.read_text())
+    assert settings["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+
+
+def test_lab_opens_the_learners_folder(course):
+    command = course.lab_command(Path("python"), course.LEARNER_NOTEBOOKS, ["--no-browser"])
+    assert command[1:4] == ["-m", "jupyterlab", "--notebook-dir"]
+    assert command[4] == str(ROOT / "my_notebooks")
+    assert "--no-browser" in command
