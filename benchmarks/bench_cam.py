@@ -152,6 +152,10 @@ def run(args) -> Result:
                                 f"{diffs['grad_cam_pp']:.1e} with pytorch-grad-cam's eps = 1e-6 in the denominator "
                                 f"2 g^2 + sum(A) g^3 + eps, {diffs['grad_cam_pp, eps 0']:.1e} with eps = 0: the gap "
                                 "is the eps, which is not small against 2 g^2 when the gradients g are ~1e-3.")
+        fixed = (median(times["cam"]) - median(times["forward"])) * 1e3
+        result.notes.append(f"{model_name}: cam costs {fixed:.2f} ms more than the forward pass it contains "
+                            f"({median(times['forward']) * 1e3:.1f} ms): a fixed cost per call (hook, checks, "
+                            "upsampling and scaling: a few dozen small tensor operations) that only a small model notices.")
         result.notes.append(f"{model_name}: {repeats} repeats, order rotated; calls per timed block: "
                             + ", ".join(f"{k} {v}" for k, v in calls.items()))
     if GradCAM is None:
