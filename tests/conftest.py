@@ -8,7 +8,7 @@ from camp_utils.tb import SESSION_VARIABLE
 
 
 @pytest.fixture(autouse=True)
-def own_session_and_tensorboard_records(tmp_path, monkeypatch):
+def own_session_and_tensorboard_records(tmp_path_factory, monkeypatch):
     """Every test gets its own session id and its own temporary folder.
 
     TensorBoard keeps its records of running servers (``tensorboard.manager``)
@@ -16,8 +16,7 @@ def own_session_and_tensorboard_records(tmp_path, monkeypatch):
     machine with another must not see -- or stop -- the other's servers.
     Servers started by a test inherit ``TMPDIR`` and ``CAMP_SESSION``.
     """
-    private_tmp = tmp_path / "tmp"
-    private_tmp.mkdir()
+    private_tmp = tmp_path_factory.mktemp("tmp")  # not inside tmp_path: tests may list that
     monkeypatch.setenv("TMPDIR", str(private_tmp))
     monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     monkeypatch.setenv(SESSION_VARIABLE, f"test-{uuid.uuid4().hex}")
