@@ -31,6 +31,7 @@ output is handed on as a copy, so an in-place operation after it (such as
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -171,8 +172,8 @@ def _pick_classes(classes, logits: torch.Tensor) -> torch.Tensor:
         return logits.detach().argmax(1)
     if isinstance(classes, bool):
         raise ValueError(f"classes must be None, an int or one class index per image, got {classes!r}")
-    if isinstance(classes, int):
-        picked = torch.full((batch,), classes, dtype=torch.long)
+    if isinstance(classes, numbers.Integral):
+        picked = torch.full((batch,), int(classes), dtype=torch.long)
     else:
         try:
             picked = torch.as_tensor(classes)

@@ -26,6 +26,8 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
+from .checks import check_int
+
 __all__ = [
     "Trace",
     "trace",
@@ -42,9 +44,7 @@ __all__ = [
 # --------------------------------------------------------------------------- checks
 
 def _positive_int(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
+    return check_int(value, name, minimum=1)
 
 
 def _positive_float(name: str, value: Any) -> float:
@@ -168,8 +168,8 @@ def trace(
             scheduler of that optimizer; ``metrics`` missing or too short for
             ``ReduceLROnPlateau``, or given to another scheduler.
     """
-    _positive_int("epochs", epochs)
-    _positive_int("steps_per_epoch", steps_per_epoch)
+    epochs = _positive_int("epochs", epochs)
+    steps_per_epoch = _positive_int("steps_per_epoch", steps_per_epoch)
     if interval not in (None, "batch", "epoch"):
         raise ValueError(f"interval must be 'batch' or 'epoch', got {interval!r}")
     base = [lr] if isinstance(lr, (int, float)) and not isinstance(lr, bool) else list(lr)
@@ -673,14 +673,12 @@ def lr_find(
     end_lr = _positive_float("end_lr", end_lr)
     if end_lr <= start_lr:
         raise ValueError(f"end_lr must be larger than start_lr, got start_lr={start_lr:g}, end_lr={end_lr:g}")
-    if not isinstance(num_iter, int) or isinstance(num_iter, bool) or num_iter < 2:
-        raise ValueError(f"num_iter must be an int >= 2, got {num_iter!r}")
+    num_iter = check_int(num_iter, "num_iter", minimum=2, what="mini-batches to try")
     if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or not 0 <= smooth < 1:
         raise ValueError(f"smooth must be a number in [0, 1), got {smooth!r}")
     if isinstance(diverge, bool) or not isinstance(diverge, (int, float)) or not diverge > 1:
         raise ValueError(f"diverge must be a number > 1, got {diverge!r}")
-    if not isinstance(skip_start, int) or isinstance(skip_start, bool) or skip_start < 0:
-        raise ValueError(f"skip_start must be an int >= 0, got {skip_start!r}")
+    skip_start = check_int(skip_start, "skip_start", minimum=0)
     try:
         batches = len(loader)  # type: ignore[arg-type]
     except TypeError:

@@ -293,3 +293,12 @@ def test_mask_score_is_the_share_of_mass_on_the_object():
     assert mask_score(uniform, half) == pytest.approx(0.5)  # uniform map = object's share
     with pytest.raises(ValueError, match="non-negative"):
         mask_score(-uniform, half)
+
+
+def test_a_numpy_integer_class_is_one_class_for_every_image():
+    import numpy as np
+
+    model = GapNet(4, width=4).eval()
+    images = torch.randn(2, 3, 16, 16)
+    assert torch.equal(grad_cam(model, images, "features", classes=np.int64(2)),
+                       grad_cam(model, images, "features", classes=[2, 2]))

@@ -305,3 +305,12 @@ def test_trace_is_plain_data():
     t = trace(lambda opt: S.ConstantLR(opt, 0.5, 2), 4)
     assert isinstance(t, Trace) and t.name == "ConstantLR"
     assert t.lrs == [[0.05], [0.05], [0.1], [0.1]]
+
+
+def test_numpy_integers_are_counts_but_bools_are_not():
+    import numpy as np
+
+    t = trace(lambda opt: S.StepLR(opt, 2, 0.5), np.int64(4), steps_per_epoch=np.int32(1))
+    assert len(t.lrs) == 4
+    with pytest.raises(ValueError, match="epochs must be a positive int, got True"):
+        trace(lambda opt: S.StepLR(opt, 2, 0.5), True)
