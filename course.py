@@ -2,6 +2,7 @@
 """Set up and run the course with one command, on Linux, macOS and Windows.
 
     python course.py lab        # install everything (first time) and open JupyterLab on your copies
+    python course.py lab --lang zh  # the same for the Chinese edition (中文版), JupyterLab in Chinese
     python course.py refresh 20 # replace your copy of lesson 20 by the course's (yours is kept aside)
     python course.py test       # install everything + test tools (first time) and run the test suite
     python course.py execute    # re-run every notebook in place (Restart & Run All; for course authors)
@@ -50,6 +51,10 @@ LAB_SETTINGS_OVERRIDES = {
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 LAB_OVERRIDES_FILE = "camp-course.json"  # in <JupyterLab app dir>/settings/overrides.d/
+# `lab --lang zh` (中文版): my_notebooks/zh/ with JupyterLab's interface in Chinese. This folder holds
+# labconfig/default_setting_overrides.json, the default locale "zh_CN" of the translation extension, read
+# through JUPYTER_CONFIG_PATH for that launch only (a learner's own Settings -> Language still wins).
+ZH_LAB_CONFIG = ROOT / "translations" / "zh" / "jupyterlab"
 
 
 def venv_python(folder: Path) -> Path:
@@ -129,7 +134,7 @@ def course_env() -> dict[str, str]:
     return env
 
 
-_SKIP = {".ipynb_checkpoints", "__pycache__"}
+_SKIP = {".ipynb_checkpoints", "__pycache__", "conftest.py"}
 
 
 def _course_files(course: Path) -> list[Path]:
@@ -222,7 +227,7 @@ def lab_command(python: Path, notebook_dir: Path, extra: list[str]) -> list[str]
     return [str(python), "-m", "jupyterlab", "--notebook-dir", str(notebook_dir), *extra]
 
 
-def cmd_lab(python: Path, extra: list[str]) -> int:
+def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
     copied = copy_new_lessons()
     if copied:
         print(f"Copied {len(copied)} course file(s) into {LEARNER_NOTEBOOKS.name}/ -- your own copies to "
@@ -231,10 +236,15 @@ def cmd_lab(python: Path, extra: list[str]) -> int:
         write_lab_settings(lab_app_dir(python))
     except (OSError, subprocess.CalledProcessError) as error:  # never stop the learner over a pop-up
         print(f"Note: could not turn JupyterLab's news pop-up off ({error}).", flush=True)
+    env = course_env()
+    if lang == "zh":  # open my_notebooks/zh/ (its pictures are in ../img), JupyterLab in Chinese
+        extra = ["--LabApp.default_url=/lab/tree/zh", *extra]
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            p for p in (str(ZH_LAB_CONFIG), env.get("JUPYTER_CONFIG_PATH")) if p)
     command = lab_command(python, LEARNER_NOTEBOOKS, extra)
     if "--allow-root" in command and "--allow-root" not in extra:
         print("Running as root (e.g. in a container): passing --allow-root to JupyterLab.", flush=True)
-    return subprocess.call(command, cwd=ROOT, env=course_env())
+    return subprocess.call(command, cwd=ROOT, env=env)
 
 
 def cmd_refresh(python: Path, extra: list[str]) -> int:
@@ -273,13 +283,19 @@ def main() -> int:
                              "the course's; test: run the test suite; execute: re-run notebooks in place; setup: "
                              "only install. Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en",
+                        help="lab/refresh: the English edition (en) or the Chinese one (zh, 中文版: my_notebooks/zh/, "
+                             "JupyterLab's interface in Chinese)")
     ns, extra = parser.parse_known_args()
     if ns.command == "refresh":  # plain file copies: no environment needed
-        return cmd_refresh(Path(sys.executable), extra)
+        names = [n if ns.lang == "en" or "/" in n or "\\" in n else f"zh/{n}" for n in extra]
+        return cmd_refresh(Path(sys.executable), names)
     python = ensure_environment(not ns.no_venv, for_tests=ns.command == "test")
     if ns.command == "setup":
         return 0
-    return {"lab": cmd_lab, "test": cmd_test, "execute": cmd_execute}[ns.command](python, extra)
+    if ns.command == "lab":
+        return cmd_lab(python, extra, ns.lang)
+    return {"test": cmd_test, "execute": cmd_execute}[ns.command](python, extra)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ prove that the Chinese ones hold the same code and the same outputs.
 """
 import importlib.util
 import json
+import os
 import re
 import shutil
 import sys
@@ -283,3 +284,31 @@ def test_relative_images_and_links_point_at_the_same_files_from_notebooks_zh(tmp
     assert build_zh.relink(text, lesson) == (
         '![图](../img/20_a.png "标题") <img src="../img/b.png" width="300"> [数据](../../data/README.md) '
         "[第21课](21_y.ipynb) [网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
+
+
+def _course_script():
+    spec = importlib.util.spec_from_file_location("course_script_zh", ROOT / "course.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_does_not(lang, monkeypatch, tmp_path):
+    course = _course_script()
+    seen = {}
+    monkeypatch.setattr(course, "copy_new_lessons", lambda: [])
+    monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, **kw: seen.update(cmd=cmd, env=kw["env"]) or 0)
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    assert course.cmd_lab(Path("python"), ["--port", "8889"], lang) == 0
+    assert seen["cmd"][seen["cmd"].index("--notebook-dir") + 1] == str(course.LEARNER_NOTEBOOKS)
+    if lang == "en":
+        assert "JUPYTER_CONFIG_PATH" not in seen["env"] and not any("default_url" in a for a in seen["cmd"])
+        return
+    # the Chinese folder opens first; options the learner passes come later, so they win
+    assert seen["cmd"].index("--LabApp.default_url=/lab/tree/zh") < seen["cmd"].index("--port")
+    config = Path(seen["env"]["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0])
+    overrides = json.loads((config / "labconfig" / "default_setting_overrides.json").read_text(encoding="utf-8"))
+    assert overrides == {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
+    assert re.search(r"^jupyterlab-language-pack-zh-CN==\S+", (ROOT / "requirements.txt").read_text(), re.M)
