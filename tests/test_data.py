@@ -263,3 +263,27 @@ def test_a_local_error_while_downloading_is_raised_as_it_is(tmp_path, monkeypatc
     with pytest.raises(OSError, match="No space left") as info:
         data.load_dataset("cifar10", root=tmp_path, download=True)
     assert not isinstance(info.value, ConnectionError)
+
+
+def test_batched_loading_gives_exactly_the_images_of_one_by_one_loading():
+    from torch.utils.data import DataLoader
+
+    ds = ShapesDataset("train", 40, image_size=16, seed=1, transform=data.shapes_transform())
+    assert hasattr(ds, "__getitems__")
+    batch = next(iter(DataLoader(ds, batch_size=40)))
+    one_by_one = [ds[i] for i in range(40)]
+    assert torch.equal(batch[0], torch.stack([image for image, _ in one_by_one]))
+    assert batch[1].tolist() == [label for _, label in one_by_one]
+
+
+def test_batched_loading_keeps_per_image_transforms_per_image():
+    calls = []
+
+    def transform(image):
+        calls.append(image.shape)
+        return image * 2
+
+    ds = ShapesDataset("train", 6, image_size=16, seed=1, transform=transform)
+    images = ds.__getitems__([0, 1, 2])
+    assert len(calls) == 3 and all(shape == (3, 16, 16) for shape in calls)
+    assert torch.equal(images[1][0], ds[1][0])
