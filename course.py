@@ -6,6 +6,7 @@
     python course.py refresh 20 # replace your copy of lesson 20 by the course's (yours is kept aside)
     python course.py test       # install everything + test tools (first time) and run the test suite
     python course.py execute    # re-run every notebook in place (Restart & Run All; for course authors)
+    python course.py bench      # run the benchmarks (installs benchmarks/requirements-bench.txt first)
     python course.py setup      # only create/update the environment
 
 The first call creates a virtual environment in ``.venv/`` and installs
@@ -276,11 +277,20 @@ def cmd_execute(python: Path, extra: list[str]) -> int:
     return subprocess.call([str(python), str(ROOT / "tools" / "run_notebooks.py"), *notebooks], cwd=ROOT, env=env)
 
 
+def cmd_bench(python: Path, extra: list[str]) -> int:
+    """Install the bench-only extras (pytorch-grad-cam, ...) if needed and run ``python -m benchmarks``."""
+    stamp = (VENV if python == venv_python(VENV) else ROOT) / "camp-bench-installed.sha256"
+    install_if_changed(python, stamp, "benchmarks/requirements-bench.txt",
+                       ("requirements.txt", "pyproject.toml", "benchmarks/requirements-bench.txt"))
+    return subprocess.call([str(python), "-m", "benchmarks", *extra], cwd=ROOT, env=course_env())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "setup"],
+    parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "setup"],
                         help="lab: open JupyterLab on my_notebooks/; refresh: replace your copy of a lesson by "
-                             "the course's; test: run the test suite; execute: re-run notebooks in place; setup: "
+                             "the course's; test: run the test suite; execute: re-run notebooks in place; bench: run the "
+                             "benchmarks; setup: "
                              "only install. Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
     parser.add_argument("--lang", choices=["en", "zh"], default="en",
@@ -295,7 +305,7 @@ def main() -> int:
         return 0
     if ns.command == "lab":
         return cmd_lab(python, extra, ns.lang)
-    return {"test": cmd_test, "execute": cmd_execute}[ns.command](python, extra)
+    return {"test": cmd_test, "execute": cmd_execute, "bench": cmd_bench}[ns.command](python, extra)
 
 
 if __name__ == "__main__":
