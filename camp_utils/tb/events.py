@@ -203,9 +203,9 @@ def read_scalars(logdir: str | os.PathLike, tag: str | None = None) -> dict[str,
     This is TensorBoard's Python reader (``EventAccumulator``, the loader of
     ``tensorboard --load_fast=false``), and it keeps every point in file
     order. A learner's default TensorBoard (``--load_fast=auto``: the Rust
-    data server) keeps only the last point written for each step: after
-    steps 0..99 and then 50..59 this returns 110 points and TensorBoard
-    draws 60; a run written twice (``run_writer(..., fresh=False)``) gives
+    data server) drops the points at and after a step that a run goes back
+    to: after steps 0..99 and then 50..59 this returns 110 points and
+    TensorBoard draws 60 (steps 0..59); a run written twice (``run_writer(..., fresh=False)``) gives
     200 points here and 100 there. :class:`~camp_utils.tb.TensorBoardServer`
     asks the default loader, so a check can compare both.
 

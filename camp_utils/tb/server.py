@@ -76,10 +76,12 @@ class TensorBoardServer:
     Which loader: by default the same one a learner's ``tensorboard --logdir``
     or ``%tensorboard`` uses (``--load_fast=auto``: the Rust data server from
     the ``tensorboard-data-server`` wheel where it exists, else the Python
-    loader). The two differ when steps go backwards in a run: the Rust
-    server keeps, for each step, only the last point written (a run written
-    with steps 0..99 and then 50..59 is served as 60 points; the same 100
-    steps written twice as 100), whereas the Python loader -- and
+    loader). The two differ when steps go backwards in a run: when a step
+    goes back to ``s``, the Rust server drops every point it had at steps
+    ``>= s`` (TensorBoard's purge of "orphaned" data after a restart) and
+    keeps what follows (a run written with steps 0..99 and then 50..59 is
+    served as 60 points, steps 0..59; the same 100 steps written twice as
+    100), whereas the Python loader -- and
     :func:`camp_utils.tb.read_scalars`, which uses it -- keeps every point
     (110 and 200). ``load_fast="false"`` asks for the Python loader;
     :attr:`loader` says which one answered.
