@@ -3,9 +3,12 @@
 Modules, one concept each:
 
 * :mod:`camp_utils.paths` -- where ``data/`` and ``runs/`` live;
+* :mod:`camp_utils.checks` -- one check per kind of argument, the same message everywhere;
 * :mod:`camp_utils.tb` -- TensorBoard runs, reading events back, a server for checks;
 * :mod:`camp_utils.data` -- the embedded ShapesDataset, real datasets, image folders;
-* :mod:`camp_utils.models` -- LeNet, a CAM-ready GAP network, cached trained weights;
+* :mod:`camp_utils.images` -- the lessons' photograph and ImageNet preprocessing;
+* :mod:`camp_utils.models` -- LeNet, a CAM-ready GAP network, cached trained weights, AlexNet
+  (ImageNet weights only when cached or downloaded, never random weights passed off as trained);
 * :mod:`camp_utils.train` -- one training loop with optional TensorBoard logging;
 * :mod:`camp_utils.schedules` -- trace, plot and explore LR schedulers; the LR range test (``lr_find``);
 * :mod:`camp_utils.plot` -- plotting boilerplate for the notebooks;
