@@ -5,6 +5,7 @@
     python course.py lab --lang zh  # the same for the Chinese edition (中文版), JupyterLab in Chinese
     python course.py refresh 20 # replace your copy of lesson 20 by the course's (yours is kept aside)
     python course.py test       # install everything + test tools (first time) and run the test suite
+    python course.py test --portable  # the notebooks again under other CPU kernel settings (see PORTABLE)
     python course.py execute    # re-run every notebook in place (Restart & Run All; for course authors)
     python course.py bench      # run the benchmarks (installs benchmarks/requirements-bench.txt first)
     python course.py setup      # only create/update the environment
@@ -264,10 +265,48 @@ def cmd_refresh(python: Path, extra: list[str]) -> int:
     return 0
 
 
-def cmd_test(python: Path, extra: list[str]) -> int:
+# `test --portable`: the same suite under kernel settings other than this machine's default. Floats
+# round differently on another CPU (AVX-512 vs AVX2 vs plain C++ kernels, one thread vs several), so
+# these stand in for "another learner's computer": every compared output and every assertion must hold
+# under each. Each setting gets its own cache folder, so the cached GapNet is trained under it too.
+PORTABLE = {
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+    "generic": {"ATEN_CPU_CAPABILITY": "default"},
+    "1thread": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+}
+
+
+def portable_settings(value: str) -> list[str]:
+    """``"all"`` or a comma-separated list of names in :data:`PORTABLE`, checked."""
+    names = list(PORTABLE) if value == "all" else [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PORTABLE]
+    if unknown or not names:
+        raise SystemExit(f"--portable: unknown setting(s) {', '.join(unknown) or repr(value)}; "
+                         f"expected 'all' or a comma-separated list of {', '.join(PORTABLE)}")
+    return names
+
+
+def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int:
     env = course_env()
     env["CAMP_PROGRESS"] = "0"  # progress bars are volatile text; nbval compares outputs
-    return subprocess.call([str(python), "-m", "pytest", *extra], cwd=ROOT, env=env)
+    if portable is None:
+        return subprocess.call([str(python), "-m", "pytest", *extra], cwd=ROOT, env=env)
+    args = extra or ["notebooks"]
+    failed = []
+    for name in portable_settings(portable):
+        setting = PORTABLE[name]
+        cache = ROOT / "data" / "portable" / name
+        print(f"== portable setting '{name}': {' '.join(f'{k}={v}' for k, v in setting.items())}, "
+              f"CAMP_CACHE_DIR=data/portable/{name}", flush=True)
+        code = subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT,
+                               env={**env, **setting, "CAMP_CACHE_DIR": str(cache)})
+        if code != 0:
+            failed.append(name)
+    if failed:
+        print(f"== portable: failed under {', '.join(failed)}", flush=True)
+        return 1
+    print("== portable: passed under every setting", flush=True)
+    return 0
 
 
 def cmd_execute(python: Path, extra: list[str]) -> int:
@@ -296,7 +335,14 @@ def main() -> int:
     parser.add_argument("--lang", choices=["en", "zh"], default="en",
                         help="lab/refresh: the English edition (en) or the Chinese one (zh, 中文版: my_notebooks/zh/, "
                              "JupyterLab's interface in Chinese)")
+    parser.add_argument("--portable", nargs="?", const="all", default=None, metavar="SETTINGS",
+                        help="test: run the tests (default: the notebooks) once under each CPU kernel setting "
+                             f"({', '.join(PORTABLE)}; 'all' or a comma-separated list; default all)")
     ns, extra = parser.parse_known_args()
+    if ns.portable is not None and ns.command != "test":
+        parser.error("--portable goes with the test command")
+    if ns.portable is not None:
+        portable_settings(ns.portable)  # a typo fails before the install
     if ns.command == "refresh":  # plain file copies: no environment needed
         names = [n if ns.lang == "en" or "/" in n or "\\" in n else f"zh/{n}" for n in extra]
         return cmd_refresh(Path(sys.executable), names)
@@ -305,7 +351,9 @@ def main() -> int:
         return 0
     if ns.command == "lab":
         return cmd_lab(python, extra, ns.lang)
-    return {"test": cmd_test, "execute": cmd_execute, "bench": cmd_bench}[ns.command](python, extra)
+    if ns.command == "test":
+        return cmd_test(python, extra, ns.portable)
+    return {"execute": cmd_execute, "bench": cmd_bench}[ns.command](python, extra)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -41,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .hooks import find_layer
+from .state import eval_mode as _eval_mode
 
 __all__ = ["cam", "grad_cam", "grad_cam_pp", "overlay", "pointing_game", "mask_score"]
 
@@ -76,18 +76,6 @@ def _check_images(images) -> None:
         raise ValueError(f"images must be a floating-point tensor (normalised as for training), got {images.dtype}")
     if images.shape[0] == 0:
         raise ValueError("images is an empty batch (B = 0)")
-
-
-@contextmanager
-def _eval_mode(model: nn.Module):
-    """Run in eval mode, then give every module its own train/eval flag back."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, flag in flags:
-            module.training = flag
 
 
 def _layers_with_maps(model: nn.Module, images: torch.Tensor) -> list[str]:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .checks import check_int, ensure_writable_folder
-from .paths import data_dir
+from .paths import cache_dir as default_cache_dir
 
 __all__ = ["LeNet", "GapNet", "trained_gapnet", "GAPNET_RECIPE", "alexnet", "imagenet_categories",
            "PretrainedWeightsWarning"]
@@ -175,7 +175,7 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
     temporary file renamed into place, removed if saving fails).
 
     Args:
-        cache_dir: where to cache; default ``data/cache``.
+        cache_dir: where to cache; default ``$CAMP_CACHE_DIR`` or ``data/cache``.
         retrain: ignore the cache and train again (no warning).
 
     Returns:
@@ -189,7 +189,7 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
     Warns:
         UserWarning: "ignoring the cached model '<path>': <why>; training a new one".
     """
-    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "cache"
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / "gapnet_shapes.pt"
     from .data import ShapesDataset
 
@@ -201,7 +201,7 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
             return model.eval(), info
         warnings.warn(f"ignoring the cached model '{path}': {why}; training a new one "
                       "(about half a minute)", UserWarning, stacklevel=2)
-    ensure_writable_folder(folder, "Pass cache_dir= a folder you can write, or set CAMP_DATA_DIR.")
+    ensure_writable_folder(folder, "Pass cache_dir= a folder you can write, or set CAMP_CACHE_DIR or CAMP_DATA_DIR.")
     model, acc, seconds = _train_gapnet()
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     try:

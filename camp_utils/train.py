@@ -27,6 +27,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from .checks import check_int
+from .state import eval_mode
 
 __all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "progress_enabled"]
 
@@ -172,8 +173,9 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean loss per sample and accuracy (0..1) of ``model`` over ``loader``.
 
-    The model is put in eval mode for the pass and then restored to the mode
-    it was in. ``device`` defaults to where the model's parameters are.
+    The model is put in eval mode for the pass; afterwards every module has
+    its own train/eval flag back (a BatchNorm the caller froze stays frozen,
+    a Dropout kept active for MC-dropout is active again). ``device`` defaults to where the model's parameters are.
     ``loss_fn`` may use any ``reduction`` (``"mean"``, ``"sum"``, ``"none"``):
     the result is always the mean over samples. Targets are class indices
     ``(B,)`` or class probabilities ``(B, classes)`` (e.g. one-hot), whose
@@ -187,10 +189,8 @@ def evaluate(
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if device is None:
         device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total_loss, correct, count = 0.0, 0, 0
-    try:
+    with eval_mode(model):
         for i, (inputs, targets) in enumerate(loader):
             inputs, targets = inputs.to(device), targets.to(device)
             outputs = model(inputs)
@@ -201,8 +201,6 @@ def evaluate(
             total_loss += batch_loss
             correct += _correct(outputs, targets)
             count += len(targets)
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("loader yielded no samples; is the dataset empty?")
     return total_loss / count, correct / count

@@ -283,6 +283,10 @@ def test_lr_find_cycles_a_short_loader_and_plots():
     ({"smooth": 1.0}, "smooth"),
     ({"diverge": 1.0}, "diverge"),
     ({"skip_start": -1}, "skip_start"),
+    ({"fall": 0}, "fall"),
+    ({"fall": 1.5}, "fall"),
+    ({"repeats": 0}, "repeats"),
+    ({"repeats": 2.0}, "repeats"),
 ])
 def test_bad_lr_find_arguments_raise_value_errors_naming_them(kwargs, word):
     model, loader = _problem(n=32)
@@ -314,3 +318,63 @@ def test_numpy_integers_are_counts_but_bools_are_not():
     assert len(t.lrs) == 4
     with pytest.raises(ValueError, match="epochs must be a positive int, got True"):
         trace(lambda opt: S.StepLR(opt, 2, 0.5), True)
+
+
+def test_lr_find_suggests_where_two_thirds_of_the_fall_are_done():
+    from camp_utils.schedules import _fallen
+
+    # start level 3 (mean of the first 2 points), lowest 0 at index 6: two thirds of the way is 1.0
+    curve = [3.0, 3.0, 2.5, 1.5, 1.0, 0.5, 0.0, 2.0]
+    assert _fallen(curve, 2 / 3, skip_start=2) == 4
+    assert _fallen(curve, 0.5, skip_start=2) == 3   # 1.5
+    assert _fallen(curve, 1.0, skip_start=2) == 6   # the minimum itself
+    assert _fallen([1.0, 2.0, 3.0], 2 / 3, skip_start=2) == 0  # never falls: the first point
+
+
+def test_lr_find_repeats_average_the_sweeps_and_report_each_suggestion():
+    model, loader = _problem()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    one = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=10, num_iter=40)
+    three = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=10, num_iter=40, repeats=3)
+    assert len(one.runs) == 1 and one.losses == one.runs[0] and one.suggestions == [one.suggestion]
+    assert len(three.runs) == 3 and len(three.suggestions) == 3
+    assert three.runs[0] == one.runs[0]  # repeat 0 uses the seed itself, from the same start
+    assert three.runs[1] != three.runs[0]  # other seeds: other batch orders
+    steps = len(three.lrs)
+    assert steps == min(len(r) for r in three.runs)
+    for i in (0, steps // 2, steps - 1):
+        assert three.losses[i] == pytest.approx(sum(r[i] for r in three.runs) / 3)
+    assert all(s in three.lrs for s in three.suggestions) and three.steepest_lr in three.lrs
+    again = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=10, num_iter=40, repeats=3)
+    assert again.losses == three.losses and again.suggestion == three.suggestion
+
+
+def test_lr_find_keeps_a_frozen_batchnorm_frozen_during_and_after_the_test():
+    model, loader = _problem()
+    model.train()
+    model[1].eval()  # the learner froze the BatchNorm
+    seen = []
+    model[1].register_forward_hook(lambda m, args, out: seen.append(m.training))
+    lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=5, end_lr=1.0)
+    assert seen and not any(seen)
+    assert model.training and not model[1].training and model[3].training
+
+
+def test_lr_find_puts_a_model_in_eval_mode_into_train_mode_and_back():
+    model, loader = _problem()
+    model.eval()
+    seen = []
+    model[3].register_forward_hook(lambda m, args, out: seen.append(m.training))
+    lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=5, end_lr=1.0)
+    assert seen and all(seen)
+    assert not any(m.training for m in model.modules())
+
+
+def test_lr_find_refuses_an_optimizer_of_another_model():
+    model, loader = _problem()
+    other, _ = _problem(seed=1)
+    optimizer = torch.optim.SGD(other.parameters(), lr=0.1)
+    other_grads = [p.grad for p in other.parameters()]
+    with pytest.raises(ValueError, match="optimizer holds none of model's parameters"):
+        lr_find(model, optimizer, loader, num_iter=5)
+    assert [p.grad for p in other.parameters()] == other_grads

@@ -147,6 +147,24 @@ def test_evaluate_restores_training_mode(loaders):
     assert model.training and 0 <= acc <= 1 and loss > 0
 
 
+def test_evaluate_gives_each_module_its_own_mode_back():
+    x, y = torch.randn(40, 6), torch.randint(0, 3, (40,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.Dropout(0.5),
+                                torch.nn.Linear(8, 3))
+    model.train()
+    model[1].eval()  # a frozen BatchNorm
+    seen = []
+    model[2].register_forward_hook(lambda m, args, out: seen.append(m.training))
+    evaluate(model, loader)
+    assert seen and not any(seen)  # evaluation itself runs in eval mode
+    assert model.training and not model[1].training and model[2].training
+    model.eval()
+    model[2].train()  # MC-dropout: dropout kept active in an eval-mode model
+    evaluate(model, loader)
+    assert not model.training and not model[1].training and model[2].training
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"epochs": 0}, "epochs must be a positive int"),
     ({"epochs": 1.5}, "epochs must be a positive int"),
