@@ -169,8 +169,8 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
 
     A name is a path in ``course`` or the start of one (``20`` means
     ``20_*.ipynb``, ``zh/21`` the Chinese edition's ``zh/21_*.ipynb``). A learner's copy that differs from the course's is first
-    renamed to ``<stem>.mine-<date>-<time><suffix>`` beside it, so nothing is
-    ever lost. Returns ``(refreshed file, where the learner's copy went or None)``.
+    renamed to ``<stem>.mine-<date>-<time><suffix>`` beside it (``-2``, ``-3``, ...
+    added if that name is taken), so nothing is ever lost. Returns ``(refreshed file, where the learner's copy went or None)``.
 
     Raises:
         ValueError: a name matches no course file, or more than one.
@@ -193,12 +193,25 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
     for rel in chosen:
         target, kept = learner / rel, None
         if target.exists() and not filecmp.cmp(course / rel, target, shallow=False):
-            kept = target.with_name(f"{target.stem}.mine-{stamp}{target.suffix}")
+            kept = _unused_name(target, stamp)
             target.rename(kept)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(course / rel, target)
         done.append((rel, kept))
     return done
+
+
+def _unused_name(target: Path, stamp: str) -> Path:
+    """``<stem>.mine-<stamp><suffix>`` beside ``target``, with ``-2``, ``-3``, ... if that name is taken.
+
+    Two refreshes within the same second must not give the second kept copy
+    the first one's name: a kept copy is never overwritten.
+    """
+    candidate, n = target.with_name(f"{target.stem}.mine-{stamp}{target.suffix}"), 1
+    while candidate.exists():
+        n += 1
+        candidate = target.with_name(f"{target.stem}.mine-{stamp}-{n}{target.suffix}")
+    return candidate
 
 
 def lab_app_dir(python: Path) -> Path:

@@ -408,9 +408,37 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
 
 
 def _check_maps(heatmaps, name: str) -> torch.Tensor:
+    """``(B, H, W)`` float maps on the CPU; refuses an empty batch and NaN/inf pixels (they decide no score)."""
     if not isinstance(heatmaps, torch.Tensor) or heatmaps.dim() != 3:
         raise ValueError(f"{name} must be a (B, H, W) tensor, got {_describe(heatmaps)}")
-    return heatmaps.detach().float().cpu()
+    if heatmaps.shape[0] == 0:
+        raise ValueError(f"{name} holds no maps (batch of 0): a score of nothing is undefined")
+    maps = heatmaps.detach().float().cpu()
+    bad = (~torch.isfinite(maps)).flatten(1).any(1)
+    if bad.any():
+        raise ValueError(f"{name}: {int(bad.sum())} of {len(maps)} maps contain NaN or inf (first: map "
+                         f"{int(bad.nonzero()[0])}); a NaN pixel would win or lose the argmax at random. "
+                         "Check the images and the model's outputs for them")
+    return maps
+
+
+def _check_boxes(boxes, batch: int, height: int, width: int) -> torch.Tensor:
+    """Integer pixel boxes ``(x0, y0, x1, y1)``, ``x0 < x1 <= width``, ``y0 < y1 <= height``, one per map."""
+    if not isinstance(boxes, torch.Tensor) or boxes.shape != (batch, 4):
+        raise ValueError(f"boxes must be a ({batch}, 4) tensor of (x0, y0, x1, y1), one per map, "
+                         f"got {_describe(boxes)}")
+    if boxes.is_floating_point() or boxes.is_complex() or boxes.dtype == torch.bool:
+        hint = (" they look like fractions of the image: multiply by the map's width and height"
+                if boxes.numel() and boxes.is_floating_point() and float(boxes.abs().max()) <= 1 else "")
+        raise ValueError(f"boxes must hold integer pixel coordinates, got dtype {boxes.dtype};{hint or ' round them first'}")
+    b = boxes.cpu().long()
+    x0, y0, x1, y1 = b.unbind(1)
+    wrong = (x0 < 0) | (y0 < 0) | (x1 > width) | (y1 > height) | (x1 <= x0) | (y1 <= y0)
+    if wrong.any():
+        i = int(wrong.nonzero()[0])
+        raise ValueError(f"box {i} is {b[i].tolist()}: expected 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
+                         "(x1, y1 exclusive) on these maps")
+    return b
 
 
 def pointing_game(heatmaps: torch.Tensor, boxes: torch.Tensor) -> float:
@@ -428,17 +456,16 @@ def pointing_game(heatmaps: torch.Tensor, boxes: torch.Tensor) -> float:
         the share of hits, in ``[0, 1]``.
 
     Raises:
-        ValueError: wrong shapes or a different number of maps and boxes.
+        ValueError: wrong shapes or a different number of maps and boxes; no
+            maps; NaN/inf in a map; boxes that are not integer pixel
+            coordinates inside the maps with ``x0 < x1``, ``y0 < y1``.
     """
     maps = _check_maps(heatmaps, "heatmaps")
-    if not isinstance(boxes, torch.Tensor) or boxes.shape != (maps.shape[0], 4):
-        raise ValueError(f"boxes must be a ({maps.shape[0]}, 4) tensor of (x0, y0, x1, y1), one per map, "
-                         f"got {_describe(boxes)}")
-    batch, _, width = maps.shape
+    batch, height, width = maps.shape
+    x0, y0, x1, y1 = _check_boxes(boxes, batch, height, width).unbind(1)
     flat = maps.reshape(batch, -1)
     index = flat.argmax(1)
     y, x = index // width, index % width
-    x0, y0, x1, y1 = boxes.cpu().long().unbind(1)
     inside = (x0 <= x) & (x < x1) & (y0 <= y) & (y < y1)
     pointed = flat.amax(1) > flat.amin(1)
     return float((inside & pointed).float().mean())
@@ -453,17 +480,29 @@ def mask_score(heatmaps: torch.Tensor, masks: torch.Tensor) -> float:
 
     Args:
         heatmaps: ``(B, H, W)`` non-negative maps (e.g. from :func:`grad_cam`).
-        masks: ``(B, H, W)`` boolean object masks (:attr:`camp_utils.data.ShapesDataset.masks`).
+        masks: ``(B, H, W)`` boolean (or 0/1) object masks (:attr:`camp_utils.data.ShapesDataset.masks`).
 
     Returns:
         the mean over the maps, in ``[0, 1]``.
 
     Raises:
-        ValueError: shapes differ, or a map has negative values.
+        ValueError: shapes differ; no maps; a map has negative values or
+            NaN/inf; masks that are not boolean or 0/1 (e.g. 0/255 from a
+            PNG); a mask without any object pixel.
     """
     maps = _check_maps(heatmaps, "heatmaps")
     if not isinstance(masks, torch.Tensor) or masks.shape != maps.shape:
         raise ValueError(f"masks must be a tensor of the maps' shape {tuple(maps.shape)}, got {_describe(masks)}")
+    if masks.dtype != torch.bool:
+        values = torch.unique(masks.detach().cpu())
+        if not bool(((values == 0) | (values == 1)).all()):
+            shown = ", ".join(f"{v:g}" for v in values[:5].tolist())
+            raise ValueError(f"masks must be boolean (or 0/1), got dtype {masks.dtype} with values {shown}"
+                             f"{', ...' if len(values) > 5 else ''}; a mask loaded from a PNG is 0/255: pass masks > 0")
+    empty = ~masks.detach().cpu().bool().flatten(1).any(1)
+    if empty.any():
+        raise ValueError(f"masks: {int(empty.sum())} masks have no object pixel (first: mask {int(empty.nonzero()[0])});"
+                         " a share of mass on no object is undefined")
     if (maps < 0).any():
         raise ValueError("heatmaps must be non-negative (a share of mass needs non-negative maps)")
     total = maps.sum((1, 2))

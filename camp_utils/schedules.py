@@ -27,7 +27,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from .checks import check_int
-from .state import module_modes, restore_modes
+from .state import model_device, module_modes, restore_modes
 
 __all__ = [
     "Trace",
@@ -727,6 +727,9 @@ def lr_find(
             ``diverge``, ``skip_start``, ``fall``, ``repeats``; ``optimizer`` not
             an Optimizer or not holding ``model``'s parameters; ``loader``
             yields no batches.
+        FloatingPointError: a loss is NaN/inf because of the data (NaN or inf
+            inputs), or already at the first batch; a NaN/inf loss at a large
+            lr after finite ones is the blow-up the test looks for (``diverged``).
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -758,10 +761,7 @@ def lr_find(
         raise ValueError("loader has no batches; is the dataset empty?")
 
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    if device is None:
-        first = next(model.parameters(), None)
-        device = first.device if first is not None else torch.device("cpu")
-    device = torch.device(device)
+    device = torch.device(device) if device is not None else model_device(model)
 
     saved_model = copy.deepcopy(model.state_dict())
     saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
@@ -799,6 +799,12 @@ def lr_find(
             loss.backward()
             optimizer.step()
             value = loss.item()
+            if not math.isfinite(value) and (i == 0 or not torch.isfinite(inputs).all()):
+                # Not a blow-up of a too-large lr: nothing can be measured from here on.
+                cause = ("the inputs of that batch contain NaN or inf: check the data"
+                         if not torch.isfinite(inputs).all() else
+                         "at the smallest lr already: check the model, loss_fn and the targets")
+                raise FloatingPointError(f"lr_find: the loss of batch {i} is {value} ({cause})")
             losses.append(value)
             average = smooth * average + (1 - smooth) * value
             smoothed = average / (1 - smooth ** len(losses))

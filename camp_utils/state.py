@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
 from torch import nn
 
-__all__ = ["module_modes", "restore_modes", "eval_mode", "train_mode"]
+__all__ = ["module_modes", "restore_modes", "eval_mode", "train_mode", "model_device"]
 
 
 def module_modes(model: nn.Module) -> list[tuple[nn.Module, bool]]:
@@ -50,3 +51,18 @@ def train_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         restore_modes(modes)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model`` lives: the device of its first parameter, else of its first buffer, else the CPU.
+
+    A model without parameters (a fixed feature extractor, ``nn.Identity()``)
+    is a valid model; ``next(model.parameters())`` would raise a bare
+    ``StopIteration`` for it, which inside ``map()`` or a generator silently
+    ends the iteration instead of failing.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")

@@ -27,7 +27,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from .checks import check_int
-from .state import eval_mode
+from .state import eval_mode, model_device
 
 __all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "progress_enabled"]
 
@@ -188,7 +188,7 @@ def evaluate(
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if device is None:
-        device = next(model.parameters()).device
+        device = model_device(model)
     total_loss, correct, count = 0.0, 0, 0
     with eval_mode(model):
         for i, (inputs, targets) in enumerate(loader):

@@ -295,6 +295,47 @@ def test_mask_score_is_the_share_of_mass_on_the_object():
         mask_score(-uniform, half)
 
 
+@pytest.mark.parametrize("score", [pointing_game, mask_score])
+def test_scores_refuse_nan_or_inf_maps_and_an_empty_batch(score):
+    maps = torch.rand(3, 4, 4)
+    other = torch.tensor([[0, 0, 4, 4]] * 3) if score is pointing_game else torch.ones(3, 4, 4, dtype=torch.bool)
+    for bad in (float("nan"), float("inf")):
+        broken = maps.clone()
+        broken[1, 2, 2] = bad
+        with pytest.raises(ValueError, match=r"1 of 3 maps contain NaN or inf \(first: map 1\)"):
+            score(broken, other)
+    with pytest.raises(ValueError, match="no maps"):
+        score(maps[:0], other[:0])
+
+
+def test_pointing_game_refuses_fraction_boxes_and_boxes_off_the_map():
+    maps = torch.zeros(2, 8, 8)
+    maps[:, 4, 4] = 1
+    with pytest.raises(ValueError, match="integer pixel coordinates.*fractions of the image"):
+        pointing_game(maps, torch.tensor([[0.25, 0.25, 0.75, 0.75]] * 2))
+    with pytest.raises(ValueError, match=r"box 1 is \[5, 0, 3, 8\]: expected 0 <= x0 < x1 <= 8"):
+        pointing_game(maps, torch.tensor([[0, 0, 8, 8], [5, 0, 3, 8]]))  # swapped corners
+    with pytest.raises(ValueError, match=r"box 0 is \[0, 0, 9, 8\]"):
+        pointing_game(maps, torch.tensor([[0, 0, 9, 8], [0, 0, 8, 8]]))  # outside the map
+    assert pointing_game(maps, torch.tensor([[4, 4, 5, 5], [0, 0, 4, 4]])) == 0.5
+
+
+def test_mask_score_refuses_0_255_masks_and_masks_without_an_object():
+    maps = torch.ones(2, 4, 4)
+    png = torch.zeros(2, 4, 4, dtype=torch.uint8)
+    png[:, :2] = 255
+    with pytest.raises(ValueError, match="values 0, 255; a mask loaded from a PNG is 0/255: pass masks > 0"):
+        mask_score(maps, png)
+    assert mask_score(maps, png > 0) == pytest.approx(0.5)
+    assert mask_score(maps, (png > 0).long()) == pytest.approx(0.5)  # 0/1 integers are fine
+    with pytest.raises(ValueError, match="values 0, 2"):
+        mask_score(maps, (png > 0).long() * 2)
+    empty = png > 0
+    empty[1] = False
+    with pytest.raises(ValueError, match=r"1 masks have no object pixel \(first: mask 1\)"):
+        mask_score(maps, empty)
+
+
 def test_a_numpy_integer_class_is_one_class_for_every_image():
     import numpy as np
 

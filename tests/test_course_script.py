@@ -59,6 +59,46 @@ def test_refresh_replaces_a_copy_and_keeps_the_learners_version_beside_it(course
     assert kept.read_text() == "my work"
 
 
+def test_two_refreshes_in_the_same_second_keep_both_copies(course, folders, monkeypatch):
+    lessons, mine = folders
+    course.copy_new_lessons(lessons, mine)
+    monkeypatch.setattr(course.time, "strftime", lambda fmt: "20261201-101500")  # one and the same second
+    kept = []
+    for work in ("my first work", "my second work", "my third work"):
+        (mine / "20_tb.ipynb").write_text(work)
+        [(_, aside)] = course.refresh_lessons(["20"], lessons, mine)
+        kept.append(aside)
+    assert [k.name for k in kept] == ["20_tb.mine-20261201-101500.ipynb", "20_tb.mine-20261201-101500-2.ipynb",
+                                      "20_tb.mine-20261201-101500-3.ipynb"]
+    assert [k.read_text() for k in kept] == ["my first work", "my second work", "my third work"]
+
+
+def test_portable_settings_are_checked_before_anything_runs(course):
+    assert course.portable_settings("all") == list(course.PORTABLE)
+    assert course.portable_settings("generic, 1thread") == ["generic", "1thread"]
+    for bad in ("avx512", "", "generic,nope"):
+        with pytest.raises(SystemExit, match="--portable: unknown setting"):
+            course.portable_settings(bad)
+    assert course.PORTABLE["generic"] == {"ATEN_CPU_CAPABILITY": "default"}
+    assert course.PORTABLE["1thread"]["OMP_NUM_THREADS"] == "1"
+
+
+def test_portable_runs_pytest_once_per_setting_with_its_own_cache(course, monkeypatch):
+    calls = []
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env: calls.append((cmd, env)) or 0)
+    assert course.cmd_test(course.Path("python"), [], "avx2,1thread") == 0
+    assert [cmd[-1] for cmd, _ in calls] == ["notebooks", "notebooks"]
+    (_, avx2), (_, one) = calls
+    assert avx2["ATEN_CPU_CAPABILITY"] == "avx2" and avx2["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert one["OMP_NUM_THREADS"] == "1" and one.get("ATEN_CPU_CAPABILITY") != "avx2"
+    assert avx2["CAMP_CACHE_DIR"].endswith("portable/avx2") and one["CAMP_CACHE_DIR"].endswith("portable/1thread")
+    assert avx2["CAMP_PROGRESS"] == "0"
+    calls.clear()
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env: calls.append(cmd) or 1)
+    assert course.cmd_test(course.Path("python"), ["tests/test_train.py"], "generic") == 1
+    assert calls[0][-1] == "tests/test_train.py"
+
+
 def test_refresh_of_an_unchanged_copy_keeps_nothing_aside(course, folders):
     lessons, mine = folders
     course.copy_new_lessons(lessons, mine)

@@ -378,3 +378,21 @@ def test_lr_find_refuses_an_optimizer_of_another_model():
     with pytest.raises(ValueError, match="optimizer holds none of model's parameters"):
         lr_find(model, optimizer, loader, num_iter=5)
     assert [p.grad for p in other.parameters()] == other_grads
+
+
+def test_lr_find_blames_nan_data_instead_of_calling_it_a_blow_up():
+    model, _ = _problem()
+    x, y = torch.randn(256, 8), torch.randint(0, 2, (256,))
+    x[5 * 32 + 3, 2] = float("nan")  # one pixel of batch 5
+    loader = DataLoader(TensorDataset(x, y), batch_size=32)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(FloatingPointError, match="batch 5 .*inputs of that batch contain NaN or inf"):
+        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=20, end_lr=1.0)
+    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+
+
+def test_lr_find_refuses_a_loss_that_is_nan_from_the_first_batch():
+    model, loader = _problem()
+    with pytest.raises(FloatingPointError, match="batch 0 .*smallest lr already"):
+        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=10,
+                loss_fn=lambda out, target: out.sum() * float("nan"))

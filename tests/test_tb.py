@@ -569,3 +569,55 @@ def test_check_install_takes_one_name_as_one_package():
     assert list(report.versions) == ["torch"] and report.ok
     with pytest.raises(ValueError, match="packages must be names"):
         tb.check_install(["torch", 3])
+
+
+def test_local_requests_bypass_a_proxy_so_a_live_record_survives(tmp_path, monkeypatch):
+    import tempfile
+
+    from tensorboard import manager, version
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # an info dir of our own
+    folder = write_line(tmp_path, n=3)
+    with tb.TensorBoardServer(folder) as server:
+        info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=444444, port=server.port,
+                                       path_prefix="", logdir=str(folder), db="", cache_key="k4")
+        (tb.notebook._info_dir() / "pid-444444.info").write_text(manager._info_to_string(info))
+        dead_proxy = f"http://127.0.0.1:{tb.server._free_port('127.0.0.1')}"  # nothing listens there
+        for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+            monkeypatch.setenv(name, dead_proxy)
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        assert tb.forget_dead_tensorboards() == 0
+        assert [i.pid for i in manager.get_all()] == [444444]
+        assert tb.notebook_tensorboards(folder)[0].pid == 444444
+        assert server.get_json("data/environment")["data_location"]
+
+
+def test_a_relative_record_is_read_against_the_folder_its_server_started_in(tmp_path, monkeypatch):
+    from tensorboard import manager
+
+    served = tmp_path / "served"
+    write_line(served, n=3)
+    (tmp_path / "notebooks").mkdir()
+    decoy = tmp_path / "elsewhere" / "deeper"  # from here "../served" is another folder
+    decoy.mkdir(parents=True)
+    (tmp_path / "elsewhere" / "served").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    started = manager.start(["--logdir", "../served", "--port", "0", "--host", "127.0.0.1"],
+                            timeout=datetime.timedelta(seconds=60))
+    pid = started.info.pid
+    try:
+        assert started.info.logdir == "../served"  # recorded as given
+        monkeypatch.chdir(decoy)
+        assert [i.pid for i in tb.notebook_tensorboards(served)] == [pid]
+        assert [i.pid for i in tb.notebook_tensorboards("../served")] == []  # tmp/elsewhere/served: not served
+        assert tb.stop_notebook_tensorboards("../served") == 0
+        assert _alive(pid)
+        assert tb.forget_dead_tensorboards() == 0  # alive, so its record is kept
+        assert tb.stop_notebook_tensorboards(served) == 1
+        assert not _alive_after(pid, seconds=60)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass

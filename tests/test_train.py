@@ -147,6 +147,14 @@ def test_evaluate_restores_training_mode(loaders):
     assert model.training and 0 <= acc <= 1 and loss > 0
 
 
+def test_evaluate_a_model_without_parameters_inside_map():
+    x, y = torch.randn(12, 3), torch.randint(0, 3, (12,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)
+    results = list(map(lambda m: evaluate(m, loader), [torch.nn.Identity(), torch.nn.Identity(), torch.nn.Softmax(1)]))
+    assert len(results) == 3  # a bare StopIteration from a parameter probe would end map() after 0 results
+    assert results[0] == results[1]
+
+
 def test_evaluate_gives_each_module_its_own_mode_back():
     x, y = torch.randn(40, 6), torch.randint(0, 3, (40,))
     loader = DataLoader(TensorDataset(x, y), batch_size=8)

@@ -6,13 +6,15 @@ The magic (``tensorboard.notebook``) runs ``$TENSORBOARD_BINARY`` or
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
+
+from .local import open_local
 
 __all__ = [
     "find_tensorboard_program",
@@ -66,17 +68,52 @@ def configure_tensorboard_program() -> Path | None:
 def _environment(port: int, timeout: float = 2.0) -> dict | None:
     """What a TensorBoard on ``port`` says about itself, or None if nothing answers."""
     try:
-        with urllib.request.urlopen(f"http://localhost:{port}/data/environment", timeout=timeout) as reply:
+        with open_local(f"http://localhost:{port}/data/environment", timeout=timeout) as reply:
             answer = json.loads(reply.read().decode("utf-8"))
     except (OSError, ValueError):
         return None
     return answer if isinstance(answer, dict) else None
 
 
-def _serves(port: int, logdir: Path, timeout: float = 2.0) -> bool:
-    """True if a TensorBoard answers on ``port`` and serves ``logdir``."""
+def _launch_folder(info) -> Path | None:
+    """The folder a recorded TensorBoard was started in, or None if it cannot be told.
+
+    ``tensorboard.manager`` records ``--logdir`` as given (``../runs/20``), so a
+    relative one means something only next to the folder it was started in.
+    That folder is part of the record's ``cache_key`` (base64 JSON with a
+    ``working_directory``); on Linux the process's own ``/proc/<pid>/cwd``
+    says it too.
+    """
+    try:
+        datum = json.loads(base64.b64decode(str(info.cache_key)).decode("utf-8"))
+        folder = datum.get("working_directory") if isinstance(datum, dict) else None
+        if isinstance(folder, str) and os.path.isabs(folder):
+            return Path(folder)
+    except (ValueError, TypeError, UnicodeDecodeError, AttributeError):
+        pass
+    try:
+        return Path(os.readlink(f"/proc/{int(info.pid)}/cwd"))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _absolute(folder: str, base: Path | None) -> Path | None:
+    """``folder`` made absolute: as it is, or against ``base``; None if relative without a base."""
+    path = Path(folder).expanduser()
+    if path.is_absolute():
+        return path.resolve()
+    return (base / path).resolve() if base is not None else None
+
+
+def _served_folder(info) -> Path | None:
+    """The absolute folder a recorded TensorBoard serves, or None if it cannot be told."""
+    return _absolute(info.logdir, _launch_folder(info)) if info.logdir else None
+
+
+def _serves(port: int, logdir: Path, timeout: float = 2.0, base: Path | None = None) -> bool:
+    """True if a TensorBoard answers on ``port`` and serves ``logdir`` (its own relative answer read against ``base``)."""
     location = (_environment(port, timeout) or {}).get("data_location", "")
-    return bool(location) and Path(location).resolve() == logdir
+    return bool(location) and _absolute(location, base) == logdir
 
 
 def _info_dir() -> Path:
@@ -101,8 +138,11 @@ def forget_dead_tensorboards() -> int:
 
     removed = 0
     for info in manager.get_all():
-        if info.logdir:  # alive means: answers on its port *and* serves its folder
-            alive = _serves(info.port, Path(info.logdir).resolve(), timeout=1.0)
+        serving = _served_folder(info)
+        if serving is not None:  # alive means: answers on its port *and* serves its folder
+            alive = _serves(info.port, serving, timeout=1.0, base=_launch_folder(info))
+        elif info.logdir:  # a relative folder whose launch folder is unknown: keep the record if it answers
+            alive = _environment(info.port, timeout=1.0) is not None
         else:
             alive = _environment(info.port, timeout=1.0) is not None
         if not alive:
@@ -120,17 +160,21 @@ def notebook_tensorboards(logdir: str | os.PathLike | None = None) -> list:
     ``tensorboard.manager`` keeps a record of every server the magic started
     (``TensorBoardInfo``: ``port``, ``pid``, ``logdir``, ...), but a record can
     outlive its server. Only servers that answer on their port are returned,
-    and with ``logdir`` only those that serve that folder.
+    and with ``logdir`` only those that serve that folder. A relative
+    ``logdir`` is the caller's (relative to the current folder); a record's
+    relative ``--logdir`` is read against the folder that server was started
+    in, so from another notebook folder ``../runs/20`` still means the folder
+    really served.
     """
     from tensorboard import manager
 
-    target = Path(logdir).resolve() if logdir is not None else None
+    target = Path(logdir).expanduser().resolve() if logdir is not None else None
     live = []
     for info in manager.get_all():
-        serving = Path(info.logdir).resolve() if info.logdir else None
-        if target is not None and serving != target:
+        serving = _served_folder(info)
+        if serving is None or (target is not None and serving != target):
             continue
-        if serving is not None and _serves(info.port, serving):
+        if _serves(info.port, serving, base=_launch_folder(info)):
             live.append(info)
     return live
 

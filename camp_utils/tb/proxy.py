@@ -47,6 +47,8 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from .local import open_local
+
 __all__ = [
     "PROXY_VARIABLE",
     "OPT_OUT_VARIABLE",
@@ -121,7 +123,7 @@ def server_can_proxy(server: Mapping, timeout: float = 2.0) -> bool | None:
     if token:
         request.add_header("Authorization", f"token {token}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
+        with open_local(request, timeout=timeout) as reply:
             return reply.status == 200
     except urllib.error.HTTPError as error:
         return False if error.code == 404 else None

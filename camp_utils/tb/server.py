@@ -11,11 +11,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from ..checks import check_int, check_number
+from .local import open_local
 
 __all__ = ["TensorBoardServer", "LOAD_FAST_CHOICES"]
 
@@ -253,7 +253,7 @@ class TensorBoardServer:
     def get_json(self, path: str, **params: str) -> Any:
         """GET ``<url><path>?<params>`` and decode the JSON answer."""
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        with urllib.request.urlopen(self.url + path.lstrip("/") + query, timeout=10) as reply:
+        with open_local(self.url + path.lstrip("/") + query, timeout=10) as reply:
             return json.loads(reply.read().decode("utf-8"))
 
     def runs(self) -> list[str]:
