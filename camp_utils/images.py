@@ -50,17 +50,30 @@ def photo_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def load_photo(path: str | os.PathLike | None = None):
-    """Open the photo (default: Grace Hopper) as an RGB ``PIL.Image.Image``.
+    """Open the photo (default: Grace Hopper) as an RGB ``PIL.Image.Image``, upright.
+
+    A phone stores a photo as the sensor saw it plus an EXIF orientation tag;
+    viewers rotate it, ``PIL`` does not: the tag is applied here
+    (``ImageOps.exif_transpose``), so the model sees what the learner sees.
+    16-bit greyscale images (PNG ``I;16``) are scaled to 8 bits, not clipped
+    (``convert("RGB")`` alone turns every value above 255 white).
 
     Raises:
         ValueError: if the file is missing or is not an image PIL can read.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = photo_path(path)
     try:
         with Image.open(p) as image:
-            return image.convert("RGB")
+            upright = ImageOps.exif_transpose(image)
+            if upright.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+                import numpy as np
+
+                pixels = np.asarray(upright, dtype=np.float64)
+                top = 65535.0 if upright.mode.startswith("I;16") else max(float(pixels.max()), 1.0)
+                upright = Image.fromarray(np.clip(np.round(pixels / top * 255), 0, 255).astype(np.uint8), mode="L")
+            return upright.convert("RGB")
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"path {str(p)!r} is not an image that PIL can read ({err})") from None
 

@@ -764,10 +764,15 @@ def lr_find(
     device = torch.device(device) if device is not None else model_device(model)
 
     saved_model = copy.deepcopy(model.state_dict())
+    # state_dict() leaves out buffers registered with persistent=False; keep those too
+    saved_buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
     modes = module_modes(model)
     first_lr = _lr_value(optimizer.param_groups[0]["lr"])
+    if len(optimizer.param_groups) > 1 and not first_lr > 0:
+        raise ValueError(f"the optimizer's first parameter group has lr {first_lr:g}: lr_find sweeps every group "
+                         "at its lr's ratio to the first group's, so the first group needs a positive lr")
     ratios = [_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups]
     factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
     result = LRFindResult()
@@ -780,13 +785,24 @@ def lr_find(
         average, best = 0.0, math.inf
         for i in range(num_iter):
             try:
-                inputs, targets = next(iterator)
+                batch = next(iterator)
             except StopIteration:
                 iterator = iter(loader)
                 try:
-                    inputs, targets = next(iterator)
+                    batch = next(iterator)
                 except StopIteration:
                     raise ValueError("loader has no batches; is the dataset empty?") from None
+            if isinstance(batch, Mapping):
+                raise ValueError(f"loader must yield (inputs, targets) pairs, got a {type(batch).__name__} with keys "
+                                 f"{list(batch)[:4]}; wrap the dataset so that it returns (inputs, targets)")
+            try:
+                inputs, targets = batch
+            except (TypeError, ValueError):
+                raise ValueError(f"loader must yield (inputs, targets) pairs, got a {type(batch).__name__}") from None
+            if not (isinstance(inputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
+                raise ValueError("loader must yield (inputs, targets) pairs of tensors, got "
+                                 f"({type(inputs).__name__}, {type(targets).__name__}); a dataset of dicts needs a "
+                                 "collate_fn or a wrapper that returns (inputs, targets)")
             lr = start_lr * factor**i
             for group, ratio in zip(optimizer.param_groups, ratios):
                 if isinstance(group["lr"], torch.Tensor):
@@ -829,6 +845,10 @@ def lr_find(
         optimizer.load_state_dict(saved_optimizer)
         for p, grad in zip(model.parameters(), saved_grads):
             p.grad = grad
+        with torch.no_grad():
+            for name, buffer in model.named_buffers():
+                if name in saved_buffers and buffer.shape == saved_buffers[name].shape:
+                    buffer.copy_(saved_buffers[name])
         restore_modes(modes)
 
     steps = min(len(run) for run in result.runs)

@@ -68,6 +68,32 @@ def test_learner_image_path_is_used(tmp_path):
     assert torch.allclose(x[0, 0], torch.full((16, 16), red), atol=1e-4)
 
 
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
+    from PIL import Image
+
+    sensor = Image.new("RGB", (40, 20), (0, 0, 0))
+    sensor.paste((255, 0, 0), (0, 0, 10, 20))  # red stripe on the left of what the sensor saw
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
+    sensor.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    photo = load_photo(tmp_path / "phone.jpg")
+    assert photo.size == (20, 40)  # portrait, as the phone showed it
+    red, green, _ = photo.getpixel((10, 3))  # the stripe is now at the top
+    assert red > 200 and green < 60
+
+
+def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped_to_white(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    ramp = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1024).astype(np.uint16)  # 0 .. 64512
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    pixels = np.asarray(load_photo(tmp_path / "deep.png"))[..., 0]
+    assert (pixels == 255).mean() < 0.05  # convert("RGB") alone made 98 % of them white
+    assert pixels[0, 0] == 0 and pixels[7, 7] == round(63 * 1024 / 65535 * 255)
+
+
 def test_alexnet_offline_and_not_cached_is_random_and_says_so_without_network(torch_home, no_network):
     with pytest.warns(PretrainedWeightsWarning, match="RANDOM weights.*not in PyTorch's cache"):
         model, pretrained = alexnet()

@@ -396,3 +396,26 @@ def test_lr_find_refuses_a_loss_that_is_nan_from_the_first_batch():
     with pytest.raises(FloatingPointError, match="batch 0 .*smallest lr already"):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=10,
                 loss_fn=lambda out, target: out.sum() * float("nan"))
+
+
+def test_lr_find_restores_non_persistent_buffers_too():
+    model, loader = _problem()
+    model.register_buffer("calls", torch.zeros(()), persistent=False)
+    model.register_forward_pre_hook(lambda m, args: m.calls.add_(1) and None)  # counts forward calls
+    lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=5, end_lr=1.0)
+    assert model.calls.item() == 0
+
+
+def test_lr_find_needs_a_positive_lr_in_the_first_of_several_groups():
+    model, loader = _problem()
+    optimizer = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
+                                 {"params": model[4].parameters(), "lr": 0.1}], lr=0.1)
+    with pytest.raises(ValueError, match="first parameter group has lr 0"):
+        lr_find(model, optimizer, loader, num_iter=5)
+
+
+def test_lr_find_explains_a_loader_of_dicts():
+    model, _ = _problem()
+    batches = [{"image": torch.randn(8, 8), "label": torch.zeros(8, dtype=torch.long)}] * 3
+    with pytest.raises(ValueError, match=r"loader must yield \(inputs, targets\) pairs, got a dict with keys \['image', 'label'\]"):
+        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, num_iter=3)
