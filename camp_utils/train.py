@@ -277,8 +277,14 @@ class _TensorBoardLog:
 
 
 def _train_epoch(model, optimizer, loader, loss_fn, device, epoch, batch_scheduler, on_batch_end):
-    """One pass over ``loader``: the loop a learner writes by hand. Returns (mean loss, accuracy)."""
-    model.train()
+    """One pass over ``loader``: the loop a learner writes by hand. Returns (mean loss, accuracy).
+
+    A model in eval mode is put in train mode; a model already in train mode
+    keeps its modules' own flags, so a BatchNorm the caller froze with
+    ``model.bn.eval()`` stays frozen (``model.train()`` would unfreeze it).
+    """
+    if not model.training:
+        model.train()
     batches = len(loader)
     total_loss, correct, count = 0.0, 0, 0
     for i, (inputs, targets) in enumerate(loader):

@@ -155,6 +155,18 @@ def test_evaluate_a_model_without_parameters_inside_map():
     assert results[0] == results[1]
 
 
+def test_fit_keeps_a_frozen_batchnorm_frozen():
+    x, y = torch.randn(48, 6), torch.randint(0, 3, (48,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    model.train()
+    model[1].eval()
+    stats = model[1].running_mean.clone()
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, loader, epochs=2, progress=False)
+    assert model.training and not model[1].training
+    assert torch.equal(model[1].running_mean, stats)  # a frozen BatchNorm's statistics do not move
+
+
 def test_evaluate_gives_each_module_its_own_mode_back():
     x, y = torch.randn(40, 6), torch.randint(0, 3, (40,))
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
