@@ -312,3 +312,31 @@ def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_
     overrides = json.loads((config / "labconfig" / "default_setting_overrides.json").read_text(encoding="utf-8"))
     assert overrides == {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
     assert re.search(r"^jupyterlab-language-pack-zh-CN==\S+", (ROOT / "requirements.txt").read_text(), re.M)
+
+
+def _rejected_patterns():
+    """The 'rejected (pattern)' column of translations/zh/GLOSSARY.md: regular expressions in backticks."""
+    rows = (ROOT / "translations" / "zh" / "GLOSSARY.md").read_text(encoding="utf-8").splitlines()
+    patterns = []
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0] not in ("English", "") and not set(cells[0]) <= set("-"):
+            patterns += re.findall(r"`([^`]+)`", cells[2])
+    return patterns
+
+
+def test_the_glossary_rejects_the_renderings_the_native_review_flagged():
+    patterns = _rejected_patterns()
+    assert {"调整器", "框架(?!班)", "指点游戏"} <= set(patterns)
+    assert re.search("框架(?!班)", "PyTorch框架班") is None and re.search("框架(?!班)", "这个框架") is not None
+
+
+def test_no_rejected_rendering_in_the_chinese_notebooks_or_readme():
+    texts = {"README.zh-CN.md": (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")}
+    for path in sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        texts[path.name] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    found = [f"{name}: {m.group(0)!r} (pattern {pattern!r}) in ...{text[max(0, m.start() - 20):m.end() + 20]}..."
+             for pattern in _rejected_patterns() for name, text in texts.items()
+             for m in re.finditer(pattern, text)]
+    assert not found, "rejected renderings (see translations/zh/GLOSSARY.md):\n" + "\n".join(found)
