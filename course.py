@@ -175,6 +175,9 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
     Raises:
         ValueError: a name matches no course file, or more than one.
     """
+    if learner.exists() and not learner.is_dir():
+        raise ValueError(f"{learner} is a file, not a folder: your copies of the lessons live in a folder of that "
+                         "name. Rename or move that file, then run the command again")
     files = _course_files(course)
     chosen: list[Path] = []
     for name in names:
@@ -192,6 +195,11 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for rel in chosen:
         target, kept = learner / rel, None
+        for parent in target.relative_to(learner).parents:
+            if parent != Path(".") and (learner / parent).exists() and not (learner / parent).is_dir():
+                raise ValueError(f"{learner / parent} is a file, not a folder; rename or move it, then run the command again")
+        if target.is_dir():
+            raise ValueError(f"{target} is a folder, not your copy of the lesson; rename or move it first")
         if target.exists() and not filecmp.cmp(course / rel, target, shallow=False):
             kept = _unused_name(target, stamp)
             target.rename(kept)

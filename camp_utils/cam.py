@@ -46,6 +46,10 @@ __all__ = ["cam", "grad_cam", "grad_cam_pp", "overlay", "pointing_game", "mask_s
 
 
 # --------------------------------------------------------------------------- plumbing
+class _TwiceCalled(Exception):
+    """Raised inside the forward hook when the target layer runs a second time."""
+
+
 class _NotAFeatureMap(Exception):
     def __init__(self, description: str) -> None:
         super().__init__(description)
@@ -76,6 +80,10 @@ def _check_images(images) -> None:
         raise ValueError(f"images must be a floating-point tensor (normalised as for training), got {images.dtype}")
     if images.shape[0] == 0:
         raise ValueError("images is an empty batch (B = 0)")
+    bad = (~torch.isfinite(images.detach())).flatten(1).any(1)
+    if bad.any():
+        raise ValueError(f"images: {int(bad.sum())} of {len(images)} images contain NaN or inf (first: image "
+                         f"{int(bad.nonzero()[0])}); their maps would come out all zeros and look valid")
 
 
 def _layers_with_maps(model: nn.Module, images: torch.Tensor) -> list[str]:
@@ -119,6 +127,8 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
     captured: dict[str, torch.Tensor] = {}
 
     def hook(mod, inputs, output):
+        if "A" in captured:
+            raise _TwiceCalled()
         if not isinstance(output, torch.Tensor) or output.dim() != 4:
             raise _NotAFeatureMap(_describe(output))
         if grad:
@@ -136,6 +146,10 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
             logits = model(images)
     except _NotAFeatureMap as err:
         wrong_output = err.description
+    except _TwiceCalled:
+        raise ValueError(f"target_layer {name!r} runs more than once in model.forward (a module used twice); "
+                         "its maps are ambiguous: pick a layer that runs once, e.g. a separate module for each use"
+                         ) from None
     finally:
         handle.remove()
     if wrong_output is not None:

@@ -202,6 +202,9 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
         warnings.warn(f"ignoring the cached model '{path}': {why}; training a new one "
                       "(about half a minute)", UserWarning, stacklevel=2)
     ensure_writable_folder(folder, "Pass cache_dir= a folder you can write, or set CAMP_CACHE_DIR or CAMP_DATA_DIR.")
+    if path.exists() and not path.is_file():  # checked before training, not after half a minute of it
+        raise ValueError(f"the cache path '{path}' exists but is not a file (a folder?); move it away or "
+                         "pass another cache_dir=")
     model, acc, seconds = _train_gapnet()
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     try:

@@ -16,6 +16,7 @@ import copy
 import inspect
 import io
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from .checks import check_int
+from .checks import check_int, check_number
 from .state import model_device, module_modes, restore_modes
 
 __all__ = [
@@ -49,8 +50,8 @@ def _positive_int(name: str, value: Any) -> int:
 
 
 def _positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r} ({type(value).__name__})")
     return float(value)
 
 
@@ -97,7 +98,7 @@ class Trace:
 
     def group(self, g: int = 0) -> list[float]:
         """The lr of parameter group ``g`` at every step."""
-        if not 0 <= g < self.groups:
+        if isinstance(g, bool) or not isinstance(g, numbers.Integral) or not 0 <= g < self.groups:
             raise ValueError(f"g must be a parameter group index in 0..{self.groups - 1}, got {g!r}")
         return [row[g] for row in self.lrs]
 
@@ -173,7 +174,12 @@ def trace(
     steps_per_epoch = _positive_int("steps_per_epoch", steps_per_epoch)
     if interval not in (None, "batch", "epoch"):
         raise ValueError(f"interval must be 'batch' or 'epoch', got {interval!r}")
-    base = [lr] if isinstance(lr, (int, float)) and not isinstance(lr, bool) else list(lr)
+    if isinstance(lr, (str, bytes)) or not isinstance(lr, (numbers.Real, Sequence, torch.Tensor, np.ndarray)):
+        raise ValueError(f"lr must be a positive number or a sequence of them (one per group), got {lr!r} "
+                         f"({type(lr).__name__})")
+    if isinstance(lr, (torch.Tensor, np.ndarray)):
+        lr = lr.tolist()
+    base = [lr] if isinstance(lr, numbers.Real) else list(lr)
     if not base:
         raise ValueError("lr must be a positive number or a non-empty sequence of them (one per group)")
     base = [_positive_float("lr", value) for value in base]
@@ -197,7 +203,7 @@ def trace(
         if metrics is None:
             raise ValueError(f"metrics is needed for ReduceLROnPlateau: one monitored value per epoch "
                              f"({epochs} values)")
-        metrics = [float(m) for m in metrics]
+        metrics = [check_number(m, "metrics", what="monitored value") for m in metrics]
         if len(metrics) < epochs:
             raise ValueError(f"metrics is too short: ReduceLROnPlateau needs one value per epoch, "
                              f"{epochs} values, got {len(metrics)}")

@@ -343,3 +343,28 @@ def test_a_numpy_integer_class_is_one_class_for_every_image():
     images = torch.randn(2, 3, 16, 16)
     assert torch.equal(grad_cam(model, images, "features", classes=np.int64(2)),
                        grad_cam(model, images, "features", classes=[2, 2]))
+
+
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+def test_an_image_with_a_nan_pixel_is_refused_not_explained_by_zeros(method):
+    torch.manual_seed(0)
+    model = GapNet(4, width=4)
+    images = torch.randn(3, 3, 16, 16)
+    images[2, 1, 5, 5] = float("nan")
+    with pytest.raises(ValueError, match=r"1 of 3 images contain NaN or inf \(first: image 2\)"):
+        method(model, images, "features")
+
+
+def test_a_target_layer_that_runs_twice_is_refused():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = nn.Conv2d(3, 3, 3, padding=1)
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            x = self.block(torch.relu(self.block(x)))  # the same module, used twice
+            return self.fc(x.mean((2, 3)))
+
+    with pytest.raises(ValueError, match="target_layer 'block' runs more than once"):
+        grad_cam(Twice(), torch.randn(2, 3, 8, 8), "block")

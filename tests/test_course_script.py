@@ -73,6 +73,19 @@ def test_two_refreshes_in_the_same_second_keep_both_copies(course, folders, monk
     assert [k.read_text() for k in kept] == ["my first work", "my second work", "my third work"]
 
 
+def test_refresh_explains_a_file_where_the_learners_folder_should_be(course, folders):
+    lessons, mine = folders
+    mine.write_text("not a folder")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        course.refresh_lessons(["20"], lessons, mine)
+    assert mine.read_text() == "not a folder"
+    mine.unlink()
+    (mine / "zh").parent.mkdir()
+    (mine / "zh").write_text("a file named zh")
+    with pytest.raises(ValueError, match="zh is a file, not a folder"):
+        course.refresh_lessons(["zh/20"], lessons, mine)
+
+
 def test_portable_settings_are_checked_before_anything_runs(course):
     assert course.portable_settings("all") == list(course.PORTABLE)
     assert course.portable_settings("generic, 1thread") == ["generic", "1thread"]

@@ -121,6 +121,16 @@ def test_an_unwritable_cache_folder_is_refused_before_training(tmp_path, monkeyp
         trained_gapnet(cache_dir=blocker)
 
 
+def test_a_folder_where_the_cache_file_should_be_is_refused_before_training(tmp_path, monkeypatch):
+    def must_not_train():
+        raise AssertionError("trained although the result could not be saved")
+
+    monkeypatch.setattr(models, "_train_gapnet", must_not_train)
+    (tmp_path / "gapnet_shapes.pt").mkdir()
+    with pytest.raises(ValueError, match="gapnet_shapes.pt' exists but is not a file"):
+        trained_gapnet(cache_dir=tmp_path)
+
+
 def test_a_failed_save_leaves_no_temporary_file(tmp_path, tiny_recipe, monkeypatch):
     def broken_save(obj, path):
         with open(path, "wb") as f:

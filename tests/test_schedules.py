@@ -419,3 +419,24 @@ def test_lr_find_explains_a_loader_of_dicts():
     batches = [{"image": torch.randn(8, 8), "label": torch.zeros(8, dtype=torch.long)}] * 3
     with pytest.raises(ValueError, match=r"loader must yield \(inputs, targets\) pairs, got a dict with keys \['image', 'label'\]"):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, num_iter=3)
+
+
+def test_trace_takes_numpy_and_tensor_lrs_and_refuses_strings():
+    import numpy as np
+
+    for lr in (np.float32(0.1), torch.tensor(0.1), [np.float32(0.1)]):
+        assert trace(lambda opt: S.StepLR(opt, 2), 4, lr=lr).at(0) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match=r"lr must be a positive number or a sequence of them .*'0.1' \(str\)"):
+        trace(lambda opt: S.StepLR(opt, 2), 4, lr="0.1")
+
+
+def test_trace_refuses_nan_metrics_for_reduce_on_plateau():
+    with pytest.raises(ValueError, match="metrics"):
+        trace(lambda opt: S.ReduceLROnPlateau(opt), 3, metrics=[1.0, float("nan"), 0.5])
+
+
+def test_trace_group_refuses_a_bool():
+    t = trace(lambda opt: S.StepLR(opt, 2), 4, lr=[0.1, 0.2])
+    assert t.group(1)[0] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="g must be a parameter group index"):
+        t.group(True)

@@ -101,3 +101,9 @@ def test_a_server_that_does_not_answer_cannot_be_asked():
     assert proxy.server_can_proxy({"url": "unix:/tmp/socket"}) is None
     with pytest.raises(ValueError, match="timeout"):
         proxy.server_can_proxy({"url": "http://127.0.0.1:9/"}, timeout=0)
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, "2"])
+def test_server_can_proxy_refuses_a_timeout_that_is_not_a_positive_number(timeout):
+    with pytest.raises(ValueError, match="timeout"):
+        proxy.server_can_proxy({"url": "http://127.0.0.1:9/"}, timeout=timeout)

@@ -47,6 +47,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..checks import check_number
 from .local import open_local
 
 __all__ = [
@@ -113,8 +114,7 @@ def server_can_proxy(server: Mapping, timeout: float = 2.0) -> bool | None:
         ``True`` or ``False`` when the server answered, ``None`` when it could
         not be asked (no answer, a password instead of a token, ...).
     """
-    if timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    timeout = check_number(timeout, "timeout", positive=True, what="seconds")
     url = str(server.get("url", ""))
     if not url.startswith(("http://", "https://")):
         return None
