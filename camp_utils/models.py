@@ -231,6 +231,21 @@ def _alexnet_cache_file() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
 
 
+def _hash_prefix(filename: str) -> str:
+    """The sha256 prefix torch.hub puts in a checkpoint's name (``alexnet-owt-7be5be79.pth`` -> ``7be5be79``)."""
+    stem = filename.rsplit(".", 1)[0]
+    tail = stem.rsplit("-", 1)[-1] if "-" in stem else ""
+    return tail.lower() if len(tail) >= 6 and all(c in "0123456789abcdefABCDEF" for c in tail) else ""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def imagenet_categories() -> list[str]:
     """The 1,000 ImageNet class names, in the order of the pretrained models' outputs (no network)."""
     from torchvision.models import AlexNet_Weights
@@ -243,7 +258,9 @@ def alexnet(download: bool = False, *, progress: bool = False) -> tuple[nn.Modul
 
     The weights are looked up where torchvision caches them
     (``<torch.hub.get_dir()>/checkpoints/alexnet-owt-7be5be79.pth``, i.e. under
-    ``$TORCH_HOME``), so a file a learner downloaded once is found. If it is
+    ``$TORCH_HOME``), so a file a learner downloaded once is found; as
+    ``torch.hub`` does, the file's sha256 must start with the prefix in its
+    name (a file of random or NaN weights saved there is not "pretrained"). If it is
     not there, they are downloaded only when ``download=True`` (about 233 MB);
     no network access is tried otherwise. When no weights can be had, the
     randomly initialised network is returned with a
@@ -269,12 +286,18 @@ def alexnet(download: bool = False, *, progress: bool = False) -> tuple[nn.Modul
     cached = _alexnet_cache_file()
     reason = None
     if cached.is_file():
-        try:
-            model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
-            return model.eval(), True
-        except Exception as err:  # corrupt or foreign file
-            model = build(weights=None)
-            reason = f"the cached file {cached} could not be loaded ({type(err).__name__}: {err})"
+        expected = _hash_prefix(cached.name)
+        actual = _sha256(cached) if expected else ""
+        if expected and not actual.startswith(expected):
+            reason = (f"the cached file {cached} is not the published one (its sha256 starts with {actual[:8]}, "
+                      f"the file name says {expected}); delete it and call alexnet(download=True)")
+        else:
+            try:
+                model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
+                return model.eval(), True
+            except Exception as err:  # corrupt or foreign file
+                model = build(weights=None)
+                reason = f"the cached file {cached} could not be loaded ({type(err).__name__}: {err})"
     if reason is None and download:
         try:
             state = AlexNet_Weights.IMAGENET1K_V1.get_state_dict(progress=progress, check_hash=True)

@@ -107,26 +107,46 @@ def test_alexnet_download_failure_is_reported_not_hidden(torch_home, no_network)
     assert pretrained is False and no_network  # it did try, because it was allowed to
 
 
-def test_alexnet_loads_weights_from_torchvisions_cache_under_torch_home(torch_home, no_network):
+def test_alexnet_loads_weights_from_torchvisions_cache_under_torch_home(torch_home, no_network, monkeypatch):
     from torchvision.models import alexnet as build
+
+    import hashlib
+
+    from camp_utils import models
 
     torch.manual_seed(3)
     reference = build(weights=None)
     cache = _alexnet_cache_file()
     assert str(cache).startswith(str(torch_home))
     cache.parent.mkdir(parents=True)
-    torch.save(reference.state_dict(), cache)
+    staged = cache.parent / "staged.pth"
+    torch.save(reference.state_dict(), staged)
+    # a file named as torch.hub names checkpoints: the first 8 hex digits of its own sha256
+    named = cache.parent / f"alexnet-owt-{hashlib.sha256(staged.read_bytes()).hexdigest()[:8]}.pth"
+    staged.rename(named)
+    monkeypatch.setattr(models, "_alexnet_cache_file", lambda: named)
     model, pretrained = alexnet()
     assert pretrained is True and no_network == []
     for (name, a), b in zip(reference.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), name
 
 
+def test_alexnet_random_weights_saved_under_the_published_name_are_not_pretrained(torch_home, no_network):
+    from torchvision.models import alexnet as build
+
+    cache = _alexnet_cache_file()
+    cache.parent.mkdir(parents=True)
+    torch.save(build(weights=None).state_dict(), cache)  # loads fine, but it is not ImageNet's file
+    with pytest.warns(PretrainedWeightsWarning, match="is not the published one .*sha256 starts with"):
+        _, pretrained = alexnet()
+    assert pretrained is False
+
+
 def test_alexnet_corrupt_cache_file_is_reported(torch_home, no_network):
     cache = _alexnet_cache_file()
     cache.parent.mkdir(parents=True)
     cache.write_bytes(b"garbage")
-    with pytest.warns(PretrainedWeightsWarning, match="could not be loaded"):
+    with pytest.warns(PretrainedWeightsWarning, match="not the published one"):
         _, pretrained = alexnet()
     assert pretrained is False
 
