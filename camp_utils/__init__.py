@@ -4,6 +4,7 @@ Modules, one concept each:
 
 * :mod:`camp_utils.paths` -- where ``data/`` and ``runs/`` live;
 * :mod:`camp_utils.checks` -- one check per kind of argument, the same message everywhere;
+* :mod:`camp_utils.state` -- borrow a model's train/eval mode and give every module its own back; where a model lives;
 * :mod:`camp_utils.tb` -- TensorBoard runs, reading events back, a server for checks;
 * :mod:`camp_utils.data` -- the embedded ShapesDataset, real datasets, image folders;
 * :mod:`camp_utils.images` -- the lessons' photograph and ImageNet preprocessing;

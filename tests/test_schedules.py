@@ -321,7 +321,7 @@ def test_numpy_integers_are_counts_but_bools_are_not():
 
 
 def test_lr_find_suggests_where_two_thirds_of_the_fall_are_done():
-    from camp_utils.schedules import _fallen
+    from camp_utils.schedules.lr_find import _fallen
 
     # start level 3 (mean of the first 2 points), lowest 0 at index 6: two thirds of the way is 1.0
     curve = [3.0, 3.0, 2.5, 1.5, 1.0, 0.5, 0.0, 2.0]
@@ -440,3 +440,22 @@ def test_trace_group_refuses_a_bool():
     assert t.group(1)[0] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="g must be a parameter group index"):
         t.group(True)
+
+
+def test_tracing_and_the_range_test_do_not_import_ipywidgets():
+    import subprocess
+    import sys
+
+    code = ("import sys; from camp_utils.schedules import trace, lr_find, plot_trace; "
+            "print('ipywidgets' in sys.modules); from camp_utils.schedules import explorer; "
+            "print('ipywidgets' in sys.modules, callable(explorer))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "True"]
+
+
+def test_the_explorer_catalogue_is_built_once_and_matches_the_menu():
+    from camp_utils.schedules.explorer_widget import _explorer_catalogue
+
+    assert _explorer_catalogue() is _explorer_catalogue()
+    assert list(_explorer_catalogue()) == sorted(_explorer_catalogue(), key=EXPLORER_SCHEDULERS.index)
+    assert set(_explorer_catalogue()) == set(EXPLORER_SCHEDULERS)

@@ -1,0 +1,299 @@
+"""The interactive schedule explorer for JupyterLab: the only module of the package that imports ipywidgets."""
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .plots import plot_trace
+from .trace import Trace, _positive_float, _positive_int, trace
+
+__all__ = ["explorer", "ScheduleExplorer", "EXPLORER_SCHEDULERS", "Slider"]
+
+
+@dataclass(frozen=True)
+class Slider:
+    """One explorer control: ``kind`` is ``"int"``, ``"float"``, ``"log"`` (log-scale float) or ``"choice"``."""
+
+    name: str
+    kind: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    options: tuple = ()
+
+
+def _plateau_metric(epochs: int) -> list[float]:
+    """A made-up validation loss: falls, then flattens on plateaus (deterministic)."""
+    values, loss = [], 2.0
+    for e in range(epochs):
+        loss *= 0.97 if (e // 25) % 2 == 0 else 1.0
+        values.append(loss + 0.01 * math.sin(e))
+    return values
+
+
+@functools.lru_cache(maxsize=1)
+def _explorer_catalogue() -> dict[str, tuple[list[Slider], Callable[..., Any]]]:
+    """The explorer's schedulers: name -> (its sliders, how to build it). Built once, on first use."""
+    return _build_catalogue()
+
+
+def _build_catalogue() -> dict[str, tuple[list[Slider], Callable[..., Any]]]:
+    from torch.optim import lr_scheduler as S
+    from torch.optim.swa_utils import SWALR
+
+    def sequential(opt, p, total, spe):
+        warm = max(1, p["warmup_epochs"] * spe)
+        return S.SequentialLR(opt, [S.LinearLR(opt, p["start_factor"], 1.0, warm),
+                                    S.CosineAnnealingLR(opt, max(1, total - warm), p["eta_min"])], [warm])
+
+    def milestones(text: str) -> list[int]:
+        values = sorted({int(v) for v in text.replace(";", ",").split(",") if v.strip().isdigit()})
+        return values or [1]
+
+    return {
+        "StepLR": ([Slider("step_size", "int", 30, 1, 200, 1), Slider("gamma", "float", 0.1, 0.05, 1.0, 0.05)],
+                   lambda opt, p, total, spe: S.StepLR(opt, p["step_size"] * spe, p["gamma"])),
+        "MultiStepLR": ([Slider("milestones", "text", "50, 125, 160"), Slider("gamma", "float", 0.1, 0.05, 1.0, 0.05)],
+                        lambda opt, p, total, spe: S.MultiStepLR(opt, [m * spe for m in milestones(p["milestones"])],
+                                                                 p["gamma"])),
+        "ExponentialLR": ([Slider("gamma", "float", 0.95, 0.8, 1.0, 0.005)],
+                          lambda opt, p, total, spe: S.ExponentialLR(opt, p["gamma"] ** (1 / spe))),
+        "CosineAnnealingLR": ([Slider("T_max", "int", 50, 1, 200, 1), Slider("eta_min", "log", 1e-4, 1e-6, 1e-1)],
+                              lambda opt, p, total, spe: S.CosineAnnealingLR(opt, p["T_max"] * spe, p["eta_min"])),
+        "CosineAnnealingWarmRestarts": (
+            [Slider("T_0", "int", 20, 1, 100, 1), Slider("T_mult", "int", 2, 1, 4, 1),
+             Slider("eta_min", "log", 1e-4, 1e-6, 1e-1)],
+            lambda opt, p, total, spe: S.CosineAnnealingWarmRestarts(opt, p["T_0"] * spe, p["T_mult"], p["eta_min"])),
+        "OneCycleLR": ([Slider("max_lr", "log", 0.5, 1e-3, 10.0), Slider("pct_start", "float", 0.3, 0.05, 0.95, 0.05),
+                        Slider("div_factor", "log", 25.0, 1.0, 1e3),
+                        Slider("anneal_strategy", "choice", "cos", options=("cos", "linear"))],
+                       lambda opt, p, total, spe: S.OneCycleLR(opt, p["max_lr"], total_steps=total,
+                                                               pct_start=p["pct_start"],
+                                                               anneal_strategy=p["anneal_strategy"],
+                                                               div_factor=p["div_factor"])),
+        "CyclicLR": ([Slider("base_lr", "log", 1e-3, 1e-5, 1.0), Slider("max_lr", "log", 0.1, 1e-4, 10.0),
+                      Slider("step_size_up", "int", 20, 1, 100, 1),
+                      Slider("mode", "choice", "triangular", options=("triangular", "triangular2", "exp_range")),
+                      Slider("gamma", "float", 0.99, 0.9, 1.0, 0.005)],
+                     lambda opt, p, total, spe: S.CyclicLR(opt, p["base_lr"], p["max_lr"], p["step_size_up"] * spe,
+                                                           mode=p["mode"], gamma=p["gamma"])),
+        "LinearLR warm-up + cosine (SequentialLR)": (
+            [Slider("warmup_epochs", "int", 10, 1, 100, 1), Slider("start_factor", "log", 0.01, 1e-3, 1.0),
+             Slider("eta_min", "log", 1e-4, 1e-6, 1e-1)],
+            sequential),
+        "LinearLR": ([Slider("start_factor", "log", 0.1, 1e-3, 1.0), Slider("end_factor", "float", 1.0, 0.0, 1.0, 0.05),
+                      Slider("total_iters", "int", 50, 1, 200, 1)],
+                     lambda opt, p, total, spe: S.LinearLR(opt, p["start_factor"], p["end_factor"],
+                                                           p["total_iters"] * spe)),
+        "PolynomialLR": ([Slider("total_iters", "int", 150, 1, 200, 1), Slider("power", "float", 2.0, 0.1, 5.0, 0.1)],
+                         lambda opt, p, total, spe: S.PolynomialLR(opt, p["total_iters"] * spe, p["power"])),
+        "ConstantLR": ([Slider("factor", "float", 0.25, 0.05, 1.0, 0.05), Slider("total_iters", "int", 50, 1, 200, 1)],
+                       lambda opt, p, total, spe: S.ConstantLR(opt, p["factor"], p["total_iters"] * spe)),
+        "MultiplicativeLR": ([Slider("factor", "float", 0.98, 0.8, 1.0, 0.005)],
+                             lambda opt, p, total, spe: S.MultiplicativeLR(opt, lambda e: p["factor"] ** (1 / spe))),
+        "ReduceLROnPlateau": ([Slider("factor", "float", 0.1, 0.05, 0.95, 0.05), Slider("patience", "int", 10, 0, 50, 1),
+                               Slider("cooldown", "int", 0, 0, 50, 1), Slider("min_lr", "log", 1e-5, 1e-7, 1e-1)],
+                              lambda opt, p, total, spe: S.ReduceLROnPlateau(opt, factor=p["factor"],
+                                                                             patience=p["patience"],
+                                                                             cooldown=p["cooldown"],
+                                                                             min_lr=p["min_lr"])),
+        "SWALR": ([Slider("swa_lr", "log", 0.01, 1e-4, 1.0), Slider("anneal_epochs", "int", 20, 1, 100, 1),
+                   Slider("anneal_strategy", "choice", "cos", options=("cos", "linear"))],
+                  lambda opt, p, total, spe: SWALR(opt, p["swa_lr"], p["anneal_epochs"] * spe, p["anneal_strategy"])),
+    }
+
+
+EXPLORER_SCHEDULERS: tuple[str, ...] = (
+    "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
+    "CyclicLR", "LinearLR warm-up + cosine (SequentialLR)", "LinearLR", "PolynomialLR", "ConstantLR",
+    "MultiplicativeLR", "ReduceLROnPlateau", "SWALR",
+)
+"""The schedulers :func:`explorer` offers, in menu order."""
+
+
+def _explore_trace(scheduler: str, params: Mapping[str, Any], epochs: int, steps_per_epoch: int, lr: float) -> Trace:
+    sliders, build = _explorer_catalogue()[scheduler]
+    values = {s.name: s.default for s in sliders} | dict(params)
+    total = epochs * steps_per_epoch
+    if scheduler == "ReduceLROnPlateau":
+        return trace(lambda opt: build(opt, values, total, steps_per_epoch), epochs, steps_per_epoch=steps_per_epoch,
+                     lr=lr, metrics=_plateau_metric(epochs), name=scheduler)
+    return trace(lambda opt: build(opt, values, total, steps_per_epoch), epochs, steps_per_epoch=steps_per_epoch,
+                 lr=lr, interval="batch", name=scheduler)
+
+
+def _describe(scheduler: str, params: Mapping[str, Any], epochs: int, steps_per_epoch: int, lr: float) -> str:
+    def show(v):
+        return f"{v:.4g}" if isinstance(v, float) else repr(v)
+
+    args = ", ".join(f"{k}={show(v)}" for k, v in params.items())
+    return f"{scheduler}({args}) from lr={lr:.4g}, {epochs} epochs x {steps_per_epoch} steps"
+
+
+def _figure_png(t: Trace, log: bool, title: str, dpi: int = 80) -> bytes:
+    """Render a trace to PNG bytes with a private Figure (pyplot's state is not touched)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    plot_trace(t, ax, log=log, title=title)
+    ax.title.set_fontsize(9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _make_control(s: Slider):
+    import ipywidgets as w
+
+    style = {"description_width": "initial"}
+    layout = w.Layout(width="320px")
+    if s.kind == "int":
+        return w.IntSlider(value=s.default, min=int(s.low), max=int(s.high), step=int(s.step or 1),
+                           description=s.name, continuous_update=False, style=style, layout=layout)
+    if s.kind == "float":
+        return w.FloatSlider(value=s.default, min=s.low, max=s.high, step=s.step, description=s.name,
+                             continuous_update=False, readout_format=".3f", style=style, layout=layout)
+    if s.kind == "log":
+        return w.FloatLogSlider(value=s.default, min=math.log10(s.low), max=math.log10(s.high), step=0.1,
+                                description=s.name, continuous_update=False, readout_format=".2g",
+                                style=style, layout=layout)
+    if s.kind == "choice":
+        return w.Dropdown(value=s.default, options=list(s.options), description=s.name, style=style, layout=layout)
+    return w.Text(value=s.default, description=s.name, continuous_update=False, style=style, layout=layout)
+
+
+try:  # ipywidgets is optional for everything but the explorer
+    import ipywidgets as _widgets
+
+    _Box = _widgets.VBox
+except ImportError:  # pragma: no cover - ipywidgets is in requirements.txt
+    _widgets = None
+    _Box = object
+
+
+class ScheduleExplorer(_Box):
+    """The widget :func:`explorer` returns: a ``VBox`` of controls over an ``Image`` of the curve.
+
+    Every control's ``description`` is the parameter's name (``scheduler``,
+    ``epochs``, ``steps_per_epoch``, ``lr``, ``log_y``, then the chosen
+    scheduler's own parameters such as ``step_size`` or ``gamma``); the curve
+    is the ``ipywidgets.Image`` in :attr:`image` (PNG), redrawn whenever a
+    control changes; :attr:`text` (an ``HTML`` widget) states the setting.
+
+    Displayed, the explorer offers three representations: the live widget
+    (JupyterLab), a PNG of the current curve (GitHub, nbviewer, anything that
+    does not run widgets) and a plain-text description without model ids
+    (what nbval compares).
+    """
+
+    def __init__(self, scheduler: str = "StepLR", epochs: int = 200, steps_per_epoch: int = 1, lr: float = 0.1,
+                 log_y: bool = False) -> None:
+        w = _widgets
+        if w is None:  # pragma: no cover
+            raise ImportError("explorer() needs ipywidgets (pip install ipywidgets)")
+        catalogue = _explorer_catalogue()
+        if scheduler not in catalogue:
+            raise ValueError(f"scheduler must be one of {list(EXPLORER_SCHEDULERS)}, got {scheduler!r}")
+        _positive_int("epochs", epochs)
+        _positive_int("steps_per_epoch", steps_per_epoch)
+        _positive_float("lr", lr)
+        style = {"description_width": "initial"}
+        self.scheduler = w.Dropdown(options=list(EXPLORER_SCHEDULERS), value=scheduler, description="scheduler",
+                                    style=style, layout=w.Layout(width="420px"))
+        self.epochs = w.IntSlider(value=epochs, min=1, max=400, description="epochs", continuous_update=False,
+                                  style=style)
+        self.steps_per_epoch = w.IntSlider(value=steps_per_epoch, min=1, max=20, description="steps_per_epoch",
+                                           continuous_update=False, style=style)
+        self.lr = w.FloatLogSlider(value=lr, min=-5, max=1, step=0.1, description="lr", continuous_update=False,
+                                   readout_format=".2g", style=style)
+        self.log_y = w.Checkbox(value=log_y, description="log_y", indent=False)
+        self.params = w.VBox()
+        self.image = w.Image(format="png")
+        self.text = w.HTML()
+        self._png = b""
+        self._plain = ""
+        super().__init__([w.HBox([w.VBox([self.scheduler, self.epochs, self.steps_per_epoch, self.lr, self.log_y]),
+                                  self.params]), self.text, self.image])
+        for control in (self.epochs, self.steps_per_epoch, self.lr, self.log_y):
+            control.observe(self._redraw, names="value")
+        self.scheduler.observe(self._new_scheduler, names="value")
+        self._new_scheduler()
+
+    @property
+    def controls(self) -> dict[str, Any]:
+        """Every control by its ``description`` (the parameter's name)."""
+        common = [self.scheduler, self.epochs, self.steps_per_epoch, self.lr, self.log_y]
+        return {c.description: c for c in [*common, *self.params.children]}
+
+    def values(self) -> dict[str, Any]:
+        """The chosen scheduler's parameters as the controls set them."""
+        return {c.description: c.value for c in self.params.children}
+
+    def _new_scheduler(self, change=None) -> None:
+        sliders, _ = _explorer_catalogue()[self.scheduler.value]
+        controls = [_make_control(s) for s in sliders]
+        for control in controls:
+            control.observe(self._redraw, names="value")
+        self.params.children = controls
+        self._redraw()
+
+    def _redraw(self, change=None) -> None:
+        import html
+
+        name, values = self.scheduler.value, self.values()
+        epochs, spe, lr = self.epochs.value, self.steps_per_epoch.value, self.lr.value
+        description = _describe(name, values, epochs, spe, lr)
+        try:
+            t = _explore_trace(name, values, epochs, spe, lr)
+        except (ValueError, TypeError, ZeroDivisionError) as error:  # e.g. max_lr below base_lr
+            self._plain = f"{description}: {error}"
+            self.text.value = f"<b>Not a valid setting:</b> {html.escape(str(error))}"
+            return
+        low, high = min(min(r) for r in t.lrs), max(max(r) for r in t.lrs)
+        self._plain = f"LR schedule explorer: {description}; lr from {low:.3g} to {high:.3g}"
+        self.text.value = html.escape(self._plain)
+        self._png = _figure_png(t, self.log_y.value, description)
+        self.image.value = self._png
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data or {})
+        data["text/plain"] = self._plain + " (move the sliders in JupyterLab)"
+        if self._png:
+            data["image/png"] = base64.b64encode(self._png).decode("ascii")
+        return data, metadata
+
+
+def explorer(scheduler: str = "StepLR", *, epochs: int = 200, steps_per_epoch: int = 1, lr: float = 0.1,
+             log_y: bool = False) -> ScheduleExplorer:
+    """An interactive learning-rate schedule explorer for JupyterLab.
+
+    Pick a scheduler (one of :data:`EXPLORER_SCHEDULERS`), move the sliders
+    of its parameters and the curve redraws (from :func:`trace`, so it is
+    the real scheduler's curve). Parameters counted in epochs (``step_size``,
+    ``T_max``, ``T_0``, milestones, warm-up length, ...) are scaled by
+    ``steps_per_epoch`` when the scheduler steps per batch.
+
+    Make it the last expression of a cell to display it. Where widgets are
+    not rendered (GitHub, nbviewer, nbval) a PNG of the current curve and a
+    one-line description stand in for it.
+
+    Returns:
+        The :class:`ScheduleExplorer` widget box: its ``controls`` are keyed
+        by ``description`` (the parameter names); its ``image`` is the curve.
+
+    Raises:
+        ValueError: unknown ``scheduler``, or bad ``epochs``, ``steps_per_epoch``, ``lr``.
+    """
+    return ScheduleExplorer(scheduler, epochs, steps_per_epoch, lr, log_y)

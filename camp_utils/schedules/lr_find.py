@@ -1,0 +1,317 @@
+"""The LR range test: sweep the lr, record the loss, suggest a robust point, give the state back."""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim import Optimizer
+
+from ..checks import check_int
+from ..state import model_device, module_modes, restore_modes
+from .trace import _lr_value, _positive_float
+
+__all__ = ["LRFindResult", "lr_find"]
+
+
+@dataclass
+class LRFindResult:
+    """What :func:`lr_find` measured.
+
+    Attributes:
+        lrs: the lr of the first parameter group at each tried step.
+        losses: the raw mini-batch loss at each step; with several repeats,
+            the mean over the repeats of the loss at that step.
+        smoothed: the bias-corrected exponential moving average of ``losses``.
+        suggestion: the smallest tried lr at which the smoothed loss has made
+            ``fall`` (default two thirds) of its way down from where it started
+            to its lowest point; one of ``lrs``.
+        min_loss_lr: the lr of the lowest smoothed loss.
+        steepest_lr: the lr where the smoothed loss falls fastest against
+            log lr (the older rule; kept to compare: it is far less stable).
+        diverged: ``True`` if the test stopped early because the loss blew up.
+        runs: the raw losses of each repeat (``runs[r][i]`` at ``lrs[i]``).
+        suggestions: each repeat's own suggestion by the same rule, so the
+            spread of a single test can be seen.
+    """
+
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    smoothed: list[float] = field(default_factory=list)
+    suggestion: float = float("nan")
+    min_loss_lr: float = float("nan")
+    steepest_lr: float = float("nan")
+    diverged: bool = False
+    runs: list[list[float]] = field(default_factory=list)
+    suggestions: list[float] = field(default_factory=list)
+
+
+def _smooth(losses: Sequence[float], smooth: float) -> list[float]:
+    """Bias-corrected exponential moving average: ``avg_i / (1 - smooth^(i+1))``."""
+    average, out = 0.0, []
+    for i, value in enumerate(losses):
+        average = smooth * average + (1 - smooth) * value
+        out.append(average / (1 - smooth ** (i + 1)))
+    return out
+
+
+def _steepest(lrs: Sequence[float], smoothed: Sequence[float], skip_start: int) -> int:
+    """Index of the steepest descent of ``smoothed`` against log10(lr), before its minimum.
+
+    The slope at point ``i`` is measured between the points ``k`` before and
+    after it (``k`` = 1/20 of the points, at least 1); the first
+    ``skip_start`` points are ignored.
+    """
+    y = np.asarray(smoothed, dtype=float)
+    x = np.log10(np.asarray(lrs, dtype=float))
+    end = int(np.argmin(y)) + 1
+    start = min(skip_start, max(0, end - 2))
+    if end - start < 2:
+        return max(0, end - 1)
+    k = max(1, len(y) // 20)
+    best, best_slope = end - 1, math.inf
+    for i in range(start, end):
+        a, b = max(start, i - k), min(end - 1, i + k)
+        if b > a:
+            slope = (y[b] - y[a]) / (x[b] - x[a])
+            if slope < best_slope:
+                best, best_slope = i, slope
+    return best
+
+
+def _fallen(smoothed: Sequence[float], fall: float, skip_start: int) -> int:
+    """Index of the first point at which ``smoothed`` has made ``fall`` of its way down.
+
+    "Its way down" runs from the start level (the mean of the first
+    ``skip_start`` points, at least one) to the lowest point. A level crossing
+    depends on the whole curve, not on the slope between a few noisy points,
+    which is why it moves far less from run to run than the steepest descent.
+    """
+    y = np.asarray(smoothed, dtype=float)
+    low = int(np.argmin(y))
+    start = float(np.mean(y[: max(1, min(skip_start, low + 1))]))
+    target = start - fall * (start - y[low])
+    below = np.nonzero(y[: low + 1] <= target)[0]
+    return int(below[0]) if len(below) else low
+
+
+def _suggestion_index(lrs: list[float], smoothed: list[float], diverged: bool, fall: float,
+                      skip_start: int) -> tuple[list[float], list[float], int]:
+    finite = [i for i, v in enumerate(smoothed) if math.isfinite(v)]
+    lrs, smoothed = [lrs[i] for i in finite], [smoothed[i] for i in finite]
+    if diverged and len(smoothed) > 1:  # the last point is the blow-up itself
+        lrs, smoothed = lrs[:-1], smoothed[:-1]
+    return lrs, smoothed, _fallen(smoothed, fall, skip_start)
+
+
+def lr_find(
+    model: nn.Module,
+    optimizer: Optimizer,
+    loader: Iterable,
+    *,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    start_lr: float = 1e-6,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    smooth: float = 0.98,
+    diverge: float = 4.0,
+    skip_start: int = 10,
+    fall: float = 2 / 3,
+    repeats: int = 1,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> LRFindResult:
+    """The LR range test (Smith 2017, "Cyclical Learning Rates", section 3.3; fastai's ``lr_find``).
+
+    Train for up to ``num_iter`` mini-batches while the lr grows exponentially
+    from ``start_lr`` to ``end_lr`` (``lr_i = start_lr * (end_lr/start_lr)^(i/(num_iter-1))``),
+    recording the loss of each batch. The loss is smoothed with a
+    bias-corrected exponential moving average (weight ``smooth``), and the test
+    stops when the smoothed loss exceeds ``diverge`` times its best value or
+    becomes NaN/inf. With several parameter groups, every group's lr is
+    scaled by the same factor (their ratios are kept); ``lrs`` reports the
+    first group's.
+
+    The suggestion is the smallest lr at which the smoothed loss has made
+    ``fall`` of its way from its start level down to its lowest point: large
+    enough that training clearly works, well below where it stops working.
+    One sweep is noisy (another batch order or another CPU's rounding can
+    move any rule's answer several-fold), so ``repeats > 1`` runs the sweep
+    again from the same starting state with seeds ``seed, seed + 1, ...``
+    and suggests from the mean loss curve; ``suggestions`` holds each
+    repeat's own answer, to show the spread.
+
+    Afterwards the model's parameters, buffers, gradients and every module's
+    train/eval flag, the optimizer's state and lrs, and the caller's torch RNG
+    are exactly as they were: the test only *measures*. During the test a
+    model in train mode keeps its modules' own flags (a BatchNorm the caller
+    froze stays frozen); a model in eval mode is put in train mode.
+
+    Args:
+        model: the network; its loss is ``loss_fn(model(inputs), targets)``.
+        optimizer: built on ``model``'s parameters (its kind and settings,
+            e.g. momentum, shape the curve).
+        loader: yields ``(inputs, targets)``; cycled if shorter than ``num_iter``.
+            Re-iterated for every repeat: a one-shot iterator serves one repeat.
+        loss_fn: default ``nn.CrossEntropyLoss()``.
+        start_lr, end_lr: the range to sweep, ``0 < start_lr < end_lr``.
+        num_iter: number of mini-batches (>= 2) if the loss does not diverge first.
+        smooth: EMA weight in ``[0, 1)``; 0 means no smoothing.
+        diverge: stop when the smoothed loss exceeds ``diverge`` x its best (> 1).
+        skip_start: the first steps, averaged as the start level (and ignored
+            by the steepest-descent rule).
+        fall: the share of the fall, in ``(0, 1]``, at which to suggest.
+        repeats: number of sweeps (>= 1) averaged.
+        seed: seeds shuffling and dropout inside the test (repeat ``r`` uses ``seed + r``).
+        device: default: where the model's parameters are.
+
+    Returns:
+        An :class:`LRFindResult`; ``suggestion`` is one of the tried lrs.
+
+    Raises:
+        ValueError: bad ``start_lr``/``end_lr``, ``num_iter``, ``smooth``,
+            ``diverge``, ``skip_start``, ``fall``, ``repeats``; ``optimizer`` not
+            an Optimizer or not holding ``model``'s parameters; ``loader``
+            yields no batches.
+        FloatingPointError: a loss is NaN/inf because of the data (NaN or inf
+            inputs), or already at the first batch; a NaN/inf loss at a large
+            lr after finite ones is the blow-up the test looks for (``diverged``).
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    owned = {id(p) for p in model.parameters()}
+    if not any(id(p) in owned for g in optimizer.param_groups for p in g["params"]):
+        raise ValueError("optimizer holds none of model's parameters; build it on model.parameters() "
+                         "(the test would train another model and measure a flat curve)")
+    start_lr = _positive_float("start_lr", start_lr)
+    end_lr = _positive_float("end_lr", end_lr)
+    if end_lr <= start_lr:
+        raise ValueError(f"end_lr must be larger than start_lr, got start_lr={start_lr:g}, end_lr={end_lr:g}")
+    num_iter = check_int(num_iter, "num_iter", minimum=2, what="mini-batches to try")
+    if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or not 0 <= smooth < 1:
+        raise ValueError(f"smooth must be a number in [0, 1), got {smooth!r}")
+    if isinstance(diverge, bool) or not isinstance(diverge, (int, float)) or not diverge > 1:
+        raise ValueError(f"diverge must be a number > 1, got {diverge!r}")
+    if isinstance(fall, bool) or not isinstance(fall, (int, float)) or not 0 < fall <= 1:
+        raise ValueError(f"fall must be a number in (0, 1], got {fall!r}")
+    skip_start = check_int(skip_start, "skip_start", minimum=0)
+    repeats = check_int(repeats, "repeats", minimum=1, what="sweeps to average")
+    seed = check_int(seed, "seed")
+    try:
+        batches = len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        batches = None
+    if batches == 0:
+        raise ValueError("loader has no batches; is the dataset empty?")
+
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    device = torch.device(device) if device is not None else model_device(model)
+
+    saved_model = copy.deepcopy(model.state_dict())
+    # state_dict() leaves out buffers registered with persistent=False; keep those too
+    saved_buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
+    saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
+    saved_optimizer = copy.deepcopy(optimizer.state_dict())
+    modes = module_modes(model)
+    first_lr = _lr_value(optimizer.param_groups[0]["lr"])
+    if len(optimizer.param_groups) > 1 and not first_lr > 0:
+        raise ValueError(f"the optimizer's first parameter group has lr {first_lr:g}: lr_find sweeps every group "
+                         "at its lr's ratio to the first group's, so the first group needs a positive lr")
+    ratios = [_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups]
+    factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
+    result = LRFindResult()
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+
+    def sweep(run_seed: int) -> tuple[list[float], bool]:
+        torch.manual_seed(run_seed)
+        losses: list[float] = []
+        iterator = iter(loader)
+        average, best = 0.0, math.inf
+        for i in range(num_iter):
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                iterator = iter(loader)
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    raise ValueError("loader has no batches; is the dataset empty?") from None
+            if isinstance(batch, Mapping):
+                raise ValueError(f"loader must yield (inputs, targets) pairs, got a {type(batch).__name__} with keys "
+                                 f"{list(batch)[:4]}; wrap the dataset so that it returns (inputs, targets)")
+            try:
+                inputs, targets = batch
+            except (TypeError, ValueError):
+                raise ValueError(f"loader must yield (inputs, targets) pairs, got a {type(batch).__name__}") from None
+            if not (isinstance(inputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
+                raise ValueError("loader must yield (inputs, targets) pairs of tensors, got "
+                                 f"({type(inputs).__name__}, {type(targets).__name__}); a dataset of dicts needs a "
+                                 "collate_fn or a wrapper that returns (inputs, targets)")
+            lr = start_lr * factor**i
+            for group, ratio in zip(optimizer.param_groups, ratios):
+                if isinstance(group["lr"], torch.Tensor):
+                    group["lr"].fill_(lr * ratio)
+                else:
+                    group["lr"] = lr * ratio
+            inputs, targets = inputs.to(device), targets.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            value = loss.item()
+            if not math.isfinite(value) and (i == 0 or not torch.isfinite(inputs).all()):
+                # Not a blow-up of a too-large lr: nothing can be measured from here on.
+                cause = ("the inputs of that batch contain NaN or inf: check the data"
+                         if not torch.isfinite(inputs).all() else
+                         "at the smallest lr already: check the model, loss_fn and the targets")
+                raise FloatingPointError(f"lr_find: the loss of batch {i} is {value} ({cause})")
+            losses.append(value)
+            average = smooth * average + (1 - smooth) * value
+            smoothed = average / (1 - smooth ** len(losses))
+            if not math.isfinite(smoothed) or (i > 0 and smoothed > diverge * best):
+                return losses, True
+            best = min(best, smoothed)
+        return losses, False
+
+    try:
+        with torch.random.fork_rng(devices=fork_devices):
+            if not model.training:
+                model.train()
+            for r in range(repeats):
+                if r:  # every sweep starts from the caller's state
+                    model.load_state_dict(saved_model)
+                    optimizer.load_state_dict(saved_optimizer)
+                losses, diverged = sweep(seed + r)
+                result.runs.append(losses)
+                result.diverged = result.diverged or diverged
+    finally:
+        model.load_state_dict(saved_model)
+        optimizer.load_state_dict(saved_optimizer)
+        for p, grad in zip(model.parameters(), saved_grads):
+            p.grad = grad
+        with torch.no_grad():
+            for name, buffer in model.named_buffers():
+                if name in saved_buffers and buffer.shape == saved_buffers[name].shape:
+                    buffer.copy_(saved_buffers[name])
+        restore_modes(modes)
+
+    steps = min(len(run) for run in result.runs)
+    result.lrs = [start_lr * factor**i for i in range(steps)]
+    result.losses = [float(np.mean([run[i] for run in result.runs])) for i in range(steps)]
+    result.smoothed = _smooth(result.losses, smooth)
+    lrs, smoothed, index = _suggestion_index(result.lrs, result.smoothed, result.diverged, fall, skip_start)
+    result.suggestion = lrs[index]
+    result.min_loss_lr = lrs[int(np.argmin(smoothed))]
+    result.steepest_lr = lrs[_steepest(lrs, smoothed, skip_start)]
+    for run in result.runs:
+        own_lrs, _, own = _suggestion_index([start_lr * factor**i for i in range(len(run))], _smooth(run, smooth),
+                                                       len(run) < num_iter or not math.isfinite(run[-1]),
+                                                       fall, skip_start)
+        result.suggestions.append(own_lrs[own])
+    return result
