@@ -380,8 +380,22 @@ def _as_hwc(image) -> np.ndarray:
         raise ValueError("image must be (3, H, W) or (H, W) tensor, (H, W, 3) or (H, W) array, or a PIL image; "
                          f"got shape {array.shape}")
     if array.dtype == np.uint8:
-        array = array / 255.0
-    return np.clip(array.astype(np.float32), 0.0, 1.0)
+        return (array / 255.0).astype(np.float32)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"image must hold numbers (uint8 0..255, or floats in [0, 1]), got dtype {array.dtype}")
+    array = array.astype(np.float32)
+    if not np.isfinite(array).all():
+        raise ValueError("image contains NaN or inf")
+    low, high = float(array.min()), float(array.max())
+    if low < -1e-3 or high > 1 + 1e-3:  # a little float error from denormalising is fine
+        if low >= 0 and high > 1.5:
+            hint = "it looks like 0..255: pass image / 255, or a uint8 array"
+        elif low < 0:
+            hint = "it looks normalised (negative values): denormalise it first (camp_utils.data.denormalize)"
+        else:
+            hint = "scale it to [0, 1]"
+        raise ValueError(f"image values must lie in [0, 1] (or be uint8), got {low:.3g}..{high:.3g}: {hint}")
+    return np.clip(array, 0.0, 1.0)
 
 
 def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
@@ -400,7 +414,10 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
         A float32 ``(H, W, 3)`` array in ``[0, 1]`` for ``plt.imshow``.
 
     Raises:
-        ValueError: bad shapes, ``alpha`` outside ``[0, 1]`` or an unknown ``cmap``.
+        ValueError: bad shapes, ``alpha`` outside ``[0, 1]`` or an unknown
+            ``cmap``; an image outside ``[0, 1]`` that is not ``uint8`` (0..255
+            floats or ints, or a normalised image: the message says which);
+            NaN/inf in the image or the heat map; a heat map outside ``[0, 1]``.
     """
     import matplotlib
 
@@ -415,6 +432,11 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
                            dtype=torch.float32)
     if heat.dim() != 2:
         raise ValueError(f"heatmap must be (H, W), got shape {tuple(heat.shape)}")
+    if not torch.isfinite(heat).all():
+        raise ValueError("heatmap contains NaN or inf; a NaN map would be drawn as grey patches")
+    if heat.numel() and (float(heat.min()) < -1e-3 or float(heat.max()) > 1 + 1e-3):
+        raise ValueError(f"heatmap values must lie in [0, 1] (as cam, grad_cam and grad_cam_pp return them), got "
+                         f"{float(heat.min()):.3g}..{float(heat.max()):.3g}; scale it: (h - h.min()) / (h.max() - h.min())")
     if tuple(heat.shape) != base.shape[:2]:
         heat = F.interpolate(heat[None, None], size=base.shape[:2], mode="bilinear", align_corners=False)[0, 0]
     colours = colormap(heat.clamp(0, 1).numpy())[..., :3].astype(np.float32)

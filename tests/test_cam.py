@@ -368,3 +368,24 @@ def test_a_target_layer_that_runs_twice_is_refused():
 
     with pytest.raises(ValueError, match="target_layer 'block' runs more than once"):
         grad_cam(Twice(), torch.randn(2, 3, 8, 8), "block")
+
+
+def test_overlay_refuses_images_and_maps_it_would_draw_wrongly():
+    import numpy as np
+
+    heat = torch.rand(4, 4)
+    photo = np.random.default_rng(0).integers(0, 256, (4, 4, 3))
+    assert overlay(photo.astype(np.uint8), heat).shape == (4, 4, 3)  # uint8 0..255 is fine
+    with pytest.raises(ValueError, match="looks like 0..255: pass image / 255"):
+        overlay(photo.astype(np.float64), heat)
+    with pytest.raises(ValueError, match="looks like 0..255"):
+        overlay(photo.astype(np.int64), heat)
+    with pytest.raises(ValueError, match="looks normalised .*denormalize"):
+        overlay(torch.randn(3, 4, 4), heat)
+    nan_heat = heat.clone()
+    nan_heat[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="heatmap contains NaN"):
+        overlay(torch.rand(3, 4, 4), nan_heat)
+    with pytest.raises(ValueError, match=r"heatmap values must lie in \[0, 1\]"):
+        overlay(torch.rand(3, 4, 4), heat * 5)
+    assert overlay(torch.rand(3, 4, 4) + 1e-5, heat).max() <= 1  # float error from denormalising is clipped
