@@ -1,4 +1,13 @@
-"""Borrow a model's train/eval mode and give it back exactly as it was.
+"""Take a piece of state, give it back exactly as it was: modes, random state, weights, kernels.
+
+* :func:`eval_mode` / :func:`train_mode` -- every module's own train/eval flag;
+* :func:`seeded` -- the torch random state (CPU and the CUDA device in use);
+* :func:`deterministic_kernels` -- cuDNN's deterministic switches;
+* :func:`preserved` -- a model's parameters, buffers (also non-persistent
+  ones), gradients and modes, and an optimizer's state and lrs;
+* :func:`model_device` -- where a model lives, also without parameters.
+
+Modes first:
 
 ``model.train(was_training)`` is the usual way to restore a mode, and it is
 wrong for a model whose modules are not all in the same mode: it sets *every*
@@ -9,13 +18,16 @@ module's own flag and restore it, whatever happens inside the block.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.optim import Optimizer
 
-__all__ = ["module_modes", "restore_modes", "eval_mode", "train_mode", "model_device"]
+__all__ = ["module_modes", "restore_modes", "eval_mode", "train_mode", "seeded", "deterministic_kernels",
+           "preserved", "model_device"]
 
 
 def module_modes(model: nn.Module) -> list[tuple[nn.Module, bool]]:
@@ -66,3 +78,73 @@ def model_device(model: nn.Module) -> torch.device:
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return torch.device("cpu")
+
+
+@contextmanager
+def seeded(seed: int, device: str | torch.device | None = None) -> Iterator[None]:
+    """``with seeded(0):`` runs the block from ``torch.manual_seed(seed)`` and gives the caller's random state back.
+
+    The CPU generator is always forked; the CUDA generator of ``device`` too
+    when it is a CUDA device (``fork_rng`` would otherwise fork every GPU,
+    and warn). Code after the block draws the numbers it would have drawn
+    without it.
+    """
+    from .checks import check_int
+
+    seed = check_int(seed, "seed")
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
+def deterministic_kernels(enabled: bool = True) -> Iterator[None]:
+    """cuDNN's deterministic kernels inside the block (when ``enabled``); the caller's settings after.
+
+    ``torch.use_deterministic_algorithms`` is not used: it raises for ops
+    without a deterministic kernel and needs ``CUBLAS_WORKSPACE_CONFIG`` set
+    before CUDA starts. The cuDNN switches are what the course's models need.
+    """
+    cudnn = torch.backends.cudnn
+    saved = cudnn.deterministic, cudnn.benchmark
+    if enabled:
+        cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        cudnn.deterministic, cudnn.benchmark = saved
+
+
+@contextmanager
+def preserved(model: nn.Module, optimizer: Optimizer | None = None) -> Iterator[None]:
+    """Whatever the block does to ``model`` (and ``optimizer``), they come out exactly as they went in.
+
+    Restored: every parameter's value and ``.grad``, every buffer (also those
+    registered with ``persistent=False``, which ``state_dict()`` leaves out),
+    every module's train/eval flag, and the optimizer's state (momentum, Adam
+    moments) and hyper-parameters (lrs included). The tensors are restored in
+    place, so references the caller holds stay valid.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    params = [(p, p.detach().clone(), None if p.grad is None else p.grad.detach().clone()) for p in model.parameters()]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    modes = module_modes(model)
+    saved_optimizer = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, value, grad in params:
+                p.copy_(value)
+                p.grad = grad
+            for b, value in buffers:
+                if b.shape == value.shape:
+                    b.copy_(value)
+        restore_modes(modes)
+        if optimizer is not None:
+            optimizer.load_state_dict(saved_optimizer)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,7 +26,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from .checks import check_int
-from .state import eval_mode, model_device
+from .state import deterministic_kernels, eval_mode, model_device, seeded
 
 __all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "progress_enabled"]
 
@@ -207,24 +206,6 @@ def evaluate(
 
 
 # --------------------------------------------------------------------------- helpers around the loop
-@contextmanager
-def _deterministic_kernels(enabled: bool) -> Iterator[None]:
-    """cuDNN's deterministic kernels inside the block; the caller's settings restored after.
-
-    ``torch.use_deterministic_algorithms`` is not used: it raises for ops
-    without a deterministic kernel and needs ``CUBLAS_WORKSPACE_CONFIG`` set
-    before CUDA starts. The cuDNN switches are what the course's models need.
-    """
-    cudnn = torch.backends.cudnn
-    saved = cudnn.deterministic, cudnn.benchmark
-    if enabled:
-        cudnn.deterministic, cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        cudnn.deterministic, cudnn.benchmark = saved
-
-
 def _check_optimizer(optimizer: Any, model: nn.Module, loss_fn: LossFn) -> None:
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
@@ -421,9 +402,7 @@ def fit(
             callback(b)
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
-    fork_devices = [device.index or 0] if device.type == "cuda" else []
-    with _deterministic_kernels(deterministic), torch.random.fork_rng(devices=fork_devices):
-        torch.manual_seed(seed)
+    with deterministic_kernels(deterministic), seeded(seed, device):
         bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress_enabled(progress))
         for epoch in bar:
             lrs = [group["lr"] for group in optimizer.param_groups]

@@ -1,7 +1,6 @@
 """The LR range test: sweep the lr, record the loss, suggest a robust point, give the state back."""
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from ..checks import check_int
-from ..state import model_device, module_modes, restore_modes
+from ..state import model_device, preserved, seeded
 from .trace import _lr_value, _positive_float
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -213,12 +212,6 @@ def lr_find(
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = torch.device(device) if device is not None else model_device(model)
 
-    saved_model = copy.deepcopy(model.state_dict())
-    # state_dict() leaves out buffers registered with persistent=False; keep those too
-    saved_buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
-    saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
-    saved_optimizer = copy.deepcopy(optimizer.state_dict())
-    modes = module_modes(model)
     first_lr = _lr_value(optimizer.param_groups[0]["lr"])
     if len(optimizer.param_groups) > 1 and not first_lr > 0:
         raise ValueError(f"the optimizer's first parameter group has lr {first_lr:g}: lr_find sweeps every group "
@@ -226,10 +219,8 @@ def lr_find(
     ratios = [_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups]
     factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
     result = LRFindResult()
-    fork_devices = [device.index or 0] if device.type == "cuda" else []
 
-    def sweep(run_seed: int) -> tuple[list[float], bool]:
-        torch.manual_seed(run_seed)
+    def sweep() -> tuple[list[float], bool]:
         losses: list[float] = []
         iterator = iter(loader)
         average, best = 0.0, math.inf
@@ -279,27 +270,14 @@ def lr_find(
             best = min(best, smoothed)
         return losses, False
 
-    try:
-        with torch.random.fork_rng(devices=fork_devices):
-            if not model.training:
-                model.train()
-            for r in range(repeats):
-                if r:  # every sweep starts from the caller's state
-                    model.load_state_dict(saved_model)
-                    optimizer.load_state_dict(saved_optimizer)
-                losses, diverged = sweep(seed + r)
-                result.runs.append(losses)
-                result.diverged = result.diverged or diverged
-    finally:
-        model.load_state_dict(saved_model)
-        optimizer.load_state_dict(saved_optimizer)
-        for p, grad in zip(model.parameters(), saved_grads):
-            p.grad = grad
-        with torch.no_grad():
-            for name, buffer in model.named_buffers():
-                if name in saved_buffers and buffer.shape == saved_buffers[name].shape:
-                    buffer.copy_(saved_buffers[name])
-        restore_modes(modes)
+    with preserved(model, optimizer):
+        if not model.training:
+            model.train()
+        for r in range(repeats):
+            with preserved(model, optimizer), seeded(seed + r, device):  # every sweep from the caller's state
+                losses, diverged = sweep()
+            result.runs.append(losses)
+            result.diverged = result.diverged or diverged
 
     steps = min(len(run) for run in result.runs)
     result.lrs = [start_lr * factor**i for i in range(steps)]
