@@ -26,6 +26,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from .checks import check_int
+from .distributed import all_reduce_sum, check_distributed_loader, ensure_process_group, is_main_process, world_size, wrap_model
 from .state import deterministic_kernels, eval_mode, model_device, seeded
 
 __all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "progress_enabled"]
@@ -103,10 +104,15 @@ class BatchEnd:
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """Return ``device`` if given, else CUDA, then Apple MPS, then CPU -- whichever is there first."""
+    """Return ``device`` if given, else CUDA, then Apple MPS, then CPU -- whichever is there first.
+
+    Under torchrun with GPUs each process takes its own: ``cuda:$LOCAL_RANK``.
+    """
     if device is not None:
         return torch.device(device)
     if torch.cuda.is_available():
+        if world_size() > 1:  # torchrun: one GPU per process
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
@@ -200,9 +206,17 @@ def evaluate(
             total_loss += batch_loss
             correct += _correct(outputs, targets)
             count += len(targets)
+    if _distributed_sampler(loader):  # each process evaluated its share: add them up
+        total_loss, correct, count = all_reduce_sum([total_loss, correct, count], torch.device(device))
     if count == 0:
         raise ValueError("loader yielded no samples; is the dataset empty?")
     return total_loss / count, correct / count
+
+
+def _distributed_sampler(loader) -> bool:
+    from torch.utils.data.distributed import DistributedSampler
+
+    return world_size() > 1 and isinstance(getattr(loader, "sampler", None), DistributedSampler)
 
 
 # --------------------------------------------------------------------------- helpers around the loop
@@ -294,6 +308,8 @@ def _train_epoch(model, optimizer, loader, loss_fn, device, epoch, batch_schedul
                                   loss=batch_loss / len(targets), train_loss=total_loss / count,
                                   train_acc=correct / count, lrs=lrs,
                                   outputs=outputs.detach(), targets=targets))
+    if world_size() > 1:  # every process's History holds the global figures
+        total_loss, correct, count = all_reduce_sum([total_loss, correct, count], torch.device(device))
     return total_loss / count, correct / count
 
 
@@ -324,6 +340,17 @@ def fit(
     then ``valid_loader`` is evaluated, then the scheduler steps (for
     ``scheduler_interval="epoch"``). ``ReduceLROnPlateau`` is stepped with the
     validation loss (the training loss when there is no valid loader).
+
+    Under torchrun (a process group is initialised, or ``$WORLD_SIZE > 1``;
+    see :mod:`camp_utils.distributed`) the same call trains with PyTorch's
+    ``DistributedDataParallel``: ``model`` is wrapped (or may come wrapped);
+    ``train_loader`` must use a ``DistributedSampler``, whose ``set_epoch``
+    is called every epoch; losses and accuracies are summed over all
+    processes, so every process's History holds the global figures (a valid
+    loader with a ``DistributedSampler`` is evaluated in shares and summed;
+    one without is evaluated whole on every process); only rank 0 writes to
+    ``writer`` and shows a progress bar; schedulers step identically
+    everywhere. Per-batch callbacks see their own process's batch.
 
     Args:
         model: a classifier returning logits ``(B, classes)``; moved to ``device``.
@@ -392,9 +419,16 @@ def fit(
     from tqdm.auto import tqdm
 
     device = pick_device(device)
-    model.to(device)
+    world = ensure_process_group(device)
+    if world > 1:  # torchrun: DDP, a distributed sampler, global figures, one writer (rank 0)
+        check_distributed_loader(train_loader, "train_loader")
+        trained = wrap_model(model, device)
+        main = is_main_process()
+    else:
+        model.to(device)
+        trained, main = model, True
     history = History()
-    log = _TensorBoardLog(writer, log_interval == "batch", log_histograms) if writer is not None else None
+    log = _TensorBoardLog(writer, log_interval == "batch", log_histograms) if writer is not None and main else None
     batch_callbacks = [f for f in (log.batch_end if log and log.per_batch else None, on_batch_end) if f]
 
     def after_batch(b: BatchEnd) -> None:
@@ -403,10 +437,14 @@ def fit(
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
     with deterministic_kernels(deterministic), seeded(seed, device):
-        bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress_enabled(progress))
+        bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch",
+                   disable=not progress_enabled(progress) or not main)
+        sampler = getattr(train_loader, "sampler", None)
         for epoch in bar:
+            if hasattr(sampler, "set_epoch"):  # DistributedSampler: another shuffle every epoch
+                sampler.set_epoch(epoch - 1)
             lrs = [group["lr"] for group in optimizer.param_groups]
-            train_loss, train_acc = _train_epoch(model, optimizer, train_loader, loss_fn, device, epoch,
+            train_loss, train_acc = _train_epoch(trained, optimizer, train_loader, loss_fn, device, epoch,
                                                  batch_scheduler, after_batch if batch_callbacks else None)
             history.epoch.append(epoch)
             history.step.append(epoch * len(train_loader))

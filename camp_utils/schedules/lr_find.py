@@ -11,6 +11,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from ..checks import check_int
+from ..distributed import all_reduce_sum, ensure_process_group, wrap_model
 from ..state import model_device, preserved, seeded
 from .trace import _lr_value, _positive_float
 
@@ -150,6 +151,13 @@ def lr_find(
     model in train mode keeps its modules' own flags (a BatchNorm the caller
     froze stays frozen); a model in eval mode is put in train mode.
 
+    Under torchrun (several processes) it is one sweep for all of them: the
+    model is wrapped in ``DistributedDataParallel``, each step's loss is the
+    mean over the processes, so every process records the same curve, stops
+    at the same step and returns the same suggestion; each restores its own
+    state. Give each process its own share of the data (a
+    ``DistributedSampler``).
+
     Args:
         model: the network; its loss is ``loss_fn(model(inputs), targets)``.
         optimizer: built on ``model``'s parameters (its kind and settings,
@@ -252,14 +260,16 @@ def lr_find(
                     group["lr"] = lr * ratio
             inputs, targets = inputs.to(device), targets.to(device)
             optimizer.zero_grad()
-            loss = loss_fn(model(inputs), targets)
+            loss = loss_fn(trained(inputs), targets)
             loss.backward()
             optimizer.step()
-            value = loss.item()
-            if not math.isfinite(value) and (i == 0 or not torch.isfinite(inputs).all()):
+            value, bad_inputs = loss.item(), float(not torch.isfinite(inputs).all())
+            if world > 1:  # one curve for all processes: the mean loss; a NaN anywhere stops every one
+                total, bad_inputs = all_reduce_sum([value, bad_inputs], device)
+                value = total / world
+            if not math.isfinite(value) and (i == 0 or bad_inputs):
                 # Not a blow-up of a too-large lr: nothing can be measured from here on.
-                cause = ("the inputs of that batch contain NaN or inf: check the data"
-                         if not torch.isfinite(inputs).all() else
+                cause = ("the inputs of that batch contain NaN or inf: check the data" if bad_inputs else
                          "at the smallest lr already: check the model, loss_fn and the targets")
                 raise FloatingPointError(f"lr_find: the loss of batch {i} is {value} ({cause})")
             losses.append(value)
@@ -270,7 +280,10 @@ def lr_find(
             best = min(best, smoothed)
         return losses, False
 
+    world = ensure_process_group(device)
     with preserved(model, optimizer):
+        # under torchrun: DDP averages the gradients, so every process takes the same steps
+        trained = wrap_model(model, device) if world > 1 else model
         if not model.training:
             model.train()
         for r in range(repeats):

@@ -26,11 +26,11 @@ from .notebook import (
     stop_notebook_tensorboards,
     stop_session_tensorboards,
 )
-from .runs import run_dir, run_writer
+from .runs import NullWriter, run_dir, run_writer
 from .server import TensorBoardServer
 
 __all__ = [
-    "run_dir", "run_writer", "Scalars", "Histogram", "read_scalars", "read_histograms",
+    "run_dir", "run_writer", "NullWriter", "Scalars", "Histogram", "read_scalars", "read_histograms",
     "DamagedEventFileWarning",
     "ImageRecord", "read_images",
     "TensorBoardServer", "find_tensorboard_program", "configure_tensorboard_program",

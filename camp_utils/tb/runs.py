@@ -8,7 +8,7 @@ from typing import Any
 from ..checks import check_plain_name, ensure_writable_folder, folder_inside
 from ..paths import runs_dir
 
-__all__ = ["run_dir", "run_writer", "EVENT_PREFIX"]
+__all__ = ["run_dir", "run_writer", "NullWriter", "EVENT_PREFIX"]
 
 EVENT_PREFIX = "events.out.tfevents"
 
@@ -69,6 +69,31 @@ def _old_event_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return own + [f for sub in subruns for f in sub.glob(f"{EVENT_PREFIX}*")], subruns
 
 
+class NullWriter:
+    """A stand-in for ``SummaryWriter`` on the ranks that must not write (torchrun ranks > 0).
+
+    Every ``add_*``, ``flush`` and ``close`` call is accepted and does nothing;
+    ``log_dir`` names the folder rank 0 writes to. Usable in a ``with`` block.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike) -> None:
+        self.log_dir = str(log_dir)
+
+    def __getattr__(self, name: str):
+        if name.startswith(("add_", "flush", "close")):
+            return lambda *args, **kwargs: None
+        raise AttributeError(f"NullWriter has no attribute {name!r}")
+
+    def get_logdir(self) -> str:
+        return self.log_dir
+
+    def __enter__(self) -> "NullWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
 def run_writer(
     lesson: int | str,
     experiment: str,
@@ -96,6 +121,11 @@ def run_writer(
 
     Returns:
         A ``SummaryWriter``; close it (or use it in a ``with`` block) when done.
+        Under torchrun (several processes), only rank 0 gets one: the other
+        ranks get a :class:`NullWriter` with the same methods that writes
+        nothing, so the same script runs everywhere and exactly one run
+        folder appears (every rank would otherwise write its own event file,
+        and TensorBoard would draw the curve once per process).
 
     Raises:
         ValueError: for a run name that is not a plain relative name (see :func:`run_dir`).
@@ -104,9 +134,13 @@ def run_writer(
     """
     from torch.utils.tensorboard import SummaryWriter
 
+    from ..distributed import is_main_process
+
     if "log_dir" in writer_kwargs or "logdir" in writer_kwargs:
         raise ValueError("run_writer chooses log_dir itself; pass lesson and experiment instead")
     folder = run_dir(lesson, experiment, root)
+    if not is_main_process():
+        return NullWriter(folder)
     ensure_writable_folder(folder, "Pick another folder (root=...) or set CAMP_RUNS_DIR.")
     old_files, subruns = _old_event_files(folder) if fresh else ([], [])
     writer = SummaryWriter(log_dir=str(folder), **writer_kwargs)  # may raise: then nothing is lost
