@@ -96,3 +96,15 @@ def test_folder_without_images_says_so(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         tb.read_images(tmp_path / "nowhere")
+
+
+def test_a_damaged_event_file_is_reported_as_read_scalars_reports_it(tmp_path):
+    folder = write(tmp_path / "run", lambda w: [w.add_image("pic", torch.full((3, 4, 4), i / 20.0), i)
+                                                for i in range(20)])
+    event_file = next(folder.glob("events.out.tfevents.*"))
+    data = bytearray(event_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    event_file.write_bytes(bytes(data))
+    with pytest.warns(tb.DamagedEventFileWarning, match=r"is damaged at byte \d+: 1 record\(s\) fail their checksum"):
+        images = tb.read_images(folder)["."]["pic"]
+    assert 0 < len(images) < 20  # what could be read, and the warning says what could not

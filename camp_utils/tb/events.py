@@ -161,6 +161,7 @@ def _load_runs(logdir: str | os.PathLike, kind: str) -> tuple[dict[str, Any], li
     path = _check_logdir(logdir)
     guidance = {ea.SCALARS: 0, ea.HISTOGRAMS: 0, ea.TENSORS: 0, ea.IMAGES: 1, ea.AUDIO: 1,
                 ea.COMPRESSED_HISTOGRAMS: 1}
+    guidance[kind] = 0  # every record of the kind asked for (images too: read_images)
     runs: dict[str, Any] = {}
     damaged: list[str] = []
     for sub in sorted(io_wrapper.GetLogdirSubdirectories(str(path))):

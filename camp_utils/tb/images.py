@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from .events import _check_logdir, _select
+from .events import _load_runs, _select
 
 __all__ = ["ImageRecord", "read_images"]
 
@@ -43,28 +42,6 @@ def _decode_png(encoded: bytes) -> np.ndarray:
     return array[:, :, None] if array.ndim == 2 else array
 
 
-def _load_image_runs(logdir: str | os.PathLike) -> dict[str, Any]:
-    """Every run below ``logdir`` that holds images, all image records kept.
-
-    TensorBoard's reader keeps only 4 images per tag by default
-    (``size_guidance``); 0 means "keep everything".
-    """
-    from tensorboard.backend.event_processing import event_accumulator as ea
-    from tensorboard.backend.event_processing import io_wrapper
-
-    path = _check_logdir(logdir)
-    guidance = {ea.IMAGES: 0, ea.SCALARS: 1, ea.HISTOGRAMS: 1, ea.TENSORS: 1, ea.AUDIO: 1,
-                ea.COMPRESSED_HISTOGRAMS: 1}
-    runs: dict[str, Any] = {}
-    for sub in sorted(io_wrapper.GetLogdirSubdirectories(str(path))):
-        name = Path(os.path.relpath(sub, path)).as_posix()
-        acc = ea.EventAccumulator(sub, size_guidance=guidance)
-        acc.Reload()
-        if acc.Tags()[ea.IMAGES]:
-            runs[name] = acc
-    return runs
-
-
 def read_images(logdir: str | os.PathLike, tag: str | None = None) -> dict[str, dict[str, list[ImageRecord]]]:
     """Read every image below ``logdir`` back from its event files, decoded.
 
@@ -83,12 +60,16 @@ def read_images(logdir: str | os.PathLike, tag: str | None = None) -> dict[str, 
     Raises:
         FileNotFoundError: ``logdir`` does not exist.
         ValueError: ``logdir`` holds no event files or no images, or ``tag`` was never written.
+
+    Warns:
+        DamagedEventFileWarning: as :func:`~camp_utils.tb.read_scalars`: for each
+            damaged event file, with how many records could not be read.
     """
     from tensorboard.backend.event_processing import event_accumulator as ea
 
-    runs = _load_image_runs(logdir)
+    runs, damaged = _load_runs(logdir, ea.IMAGES)  # the same loader as read_scalars: damage is reported
     out: dict[str, dict[str, list[ImageRecord]]] = {}
-    for run, tags in _select(runs, ea.IMAGES, tag, logdir).items():
+    for run, tags in _select(runs, ea.IMAGES, tag, logdir, damaged).items():
         out[run] = {
             t: [ImageRecord(step=e.step, array=_decode_png(e.encoded_image_string), wall_time=e.wall_time)
                 for e in runs[run].Images(t)]
