@@ -143,6 +143,14 @@ def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
     if targets.dim() == 1 and not targets.is_floating_point():
         return (outputs.argmax(1) == targets).sum().item()
     if targets.is_floating_point() and targets.shape == outputs.shape:
+        rows = targets.detach().sum(1)
+        if bool((targets < 0).any()) or not torch.allclose(rows, torch.ones_like(rows), atol=1e-3):
+            i = int(((targets < 0).any(1) | ~torch.isclose(rows, torch.ones_like(rows), atol=1e-3)).nonzero()[0])
+            raise ValueError(
+                f"float targets shaped like the outputs are read as class probabilities, but row {i} "
+                f"({[round(v, 3) for v in targets[i].tolist()[:6]]}) has negative values or does not sum to 1 "
+                f"(sum {float(rows[i]):.3g}). fit measures accuracy for one class per sample: pass class indices, "
+                "one-hot or smoothed labels; multi-label or regression targets need a loop of your own")
         return (outputs.argmax(1) == targets.argmax(1)).sum().item()
     raise ValueError(
         f"targets must be class indices (int, shape (B,)) or class probabilities shaped like the "

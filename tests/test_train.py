@@ -155,6 +155,21 @@ def test_evaluate_a_model_without_parameters_inside_map():
     assert results[0] == results[1]
 
 
+@pytest.mark.parametrize("targets, word", [
+    (torch.tensor([[0.5, 0.7, -0.2]] * 8), "has negative values or does not sum to 1"),
+    (torch.tensor([[1.0, 1.0, 0.0]] * 8), "sum 2"),
+])
+def test_float_targets_that_are_not_probabilities_are_refused(targets, word):
+    loader = DataLoader(TensorDataset(torch.randn(8, 6), targets), batch_size=4)
+    model = torch.nn.Linear(6, 3)
+    with pytest.raises(ValueError, match=word):
+        fit(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, epochs=1, progress=False)
+    smoothed = torch.full((8, 3), 0.05)
+    smoothed[:, 0] = 0.9  # label smoothing is fine
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
+        DataLoader(TensorDataset(torch.randn(8, 6), smoothed), batch_size=4), epochs=1, progress=False)
+
+
 def test_fit_keeps_a_frozen_batchnorm_frozen():
     x, y = torch.randn(48, 6), torch.randint(0, 3, (48,))
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
