@@ -621,3 +621,17 @@ def test_a_relative_record_is_read_against_the_folder_its_server_started_in(tmp_
             os.kill(pid, 9)
         except OSError:
             pass
+
+
+def test_server_on_the_ipv6_loopback(tmp_path):
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    folder = write_line(tmp_path, n=5)
+    with tb.TensorBoardServer(folder, host="::1") as server:
+        assert server.url.startswith("http://[::1]:")
+        assert [v for _, _, v in server.scalars(".", "y=2x")] == [2.0 * x for x in range(5)]

@@ -27,14 +27,22 @@ _DATA_SERVER_NOTE = "Using experimental fast data loading logic"
 _LOAD_FINISHED = "Finished load cycle"
 
 
+def _family(host: str) -> socket.AddressFamily:
+    """AF_INET6 for an IPv6 address such as ``::1``, else AF_INET."""
+    try:
+        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a name such as localhost
+        return socket.AF_INET
+
+
 def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
 
 def _port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
         except OSError:
