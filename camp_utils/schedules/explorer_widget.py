@@ -207,6 +207,12 @@ class ScheduleExplorer(_Box):
         _positive_int("epochs", epochs)
         _positive_int("steps_per_epoch", steps_per_epoch)
         _positive_float("lr", lr)
+        # the sliders' ranges: a value outside would be clamped silently and the curve drawn for another one
+        for name, value, low, high in (("epochs", epochs, 1, 400), ("steps_per_epoch", steps_per_epoch, 1, 20),
+                                       ("lr", lr, 1e-5, 10.0)):
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low:g} and {high:g} for the explorer's slider, got {value!r}; "
+                                 f"for other values use trace() and plot_trace()")
         style = {"description_width": "initial"}
         self.scheduler = w.Dropdown(options=list(EXPLORER_SCHEDULERS), value=scheduler, description="scheduler",
                                     style=style, layout=w.Layout(width="420px"))
