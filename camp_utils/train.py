@@ -29,7 +29,7 @@ from .checks import check_int
 from .distributed import all_reduce_sum, check_distributed_loader, ensure_process_group, is_main_process, world_size, wrap_model
 from .state import deterministic_kernels, eval_mode, model_device, seeded
 
-__all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "progress_enabled"]
+__all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "train_step", "progress_enabled"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -279,7 +279,50 @@ class _TensorBoardLog:
         self.writer.flush()
 
 
-def _train_epoch(model, optimizer, loader, loss_fn, device, epoch, batch_scheduler, on_batch_end):
+def train_step(
+    model: nn.Module,
+    optimizer: Optimizer,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: LossFn,
+    *,
+    before_update: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step, the five lines every training loop has; returns ``(loss, outputs)``.
+
+    ``optimizer.zero_grad()``, ``outputs = model(inputs)``, ``loss = loss_fn(outputs, targets)``,
+    ``loss.backward()``, ``optimizer.step()``. ``before_update(loss, outputs)``
+    runs between the loss and the backward pass (``fit`` stops there on a NaN
+    loss, before it spreads into the weights). Used by :func:`fit` and
+    :func:`camp_utils.schedules.lr_find`.
+
+    Raises:
+        ValueError: ``loss_fn`` returned more than one number (``reduction="none"``).
+    """
+    optimizer.zero_grad()
+    outputs = model(inputs)
+    loss = loss_fn(outputs, targets)
+    if loss.dim() != 0:
+        raise ValueError(f"loss_fn must return one number per batch (reduction 'mean' or 'sum'), "
+                         f"got a tensor of shape {tuple(loss.shape)}")
+    if before_update is not None:
+        before_update(loss, outputs)
+    loss.backward()
+    optimizer.step()
+    return loss, outputs
+
+
+def _train_epoch(
+    model: nn.Module,
+    optimizer: Optimizer,
+    loader: DataLoader,
+    *,
+    loss_fn: LossFn,
+    device: torch.device,
+    epoch: int,
+    batch_scheduler: Any | None,
+    on_batch_end: Callable[[BatchEnd], None] | None,
+) -> tuple[float, float]:
     """One pass over ``loader``: the loop a learner writes by hand. Returns (mean loss, accuracy).
 
     A model in eval mode is put in train mode; a model already in train mode
@@ -294,18 +337,16 @@ def _train_epoch(model, optimizer, loader, loss_fn, device, epoch, batch_schedul
         inputs, targets = inputs.to(device), targets.to(device)
         step = (epoch - 1) * batches + i
         lrs = [group["lr"] for group in optimizer.param_groups]
-        optimizer.zero_grad()
-        outputs = model(inputs)
-        loss = loss_fn(outputs, targets)
-        if loss.dim() != 0:
-            raise ValueError(f"loss_fn must return one number per batch (reduction 'mean' or 'sum'), "
-                             f"got a tensor of shape {tuple(loss.shape)}")
-        batch_loss = _loss_total(loss_fn, loss, len(targets))
-        if not math.isfinite(batch_loss):  # stop before the update spreads it into the weights
-            raise _nonfinite_error(batch_loss, f"training, epoch {epoch}, batch {i} (step {step})",
-                                   inputs, targets, outputs, model, lrs[0])
-        loss.backward()
-        optimizer.step()
+        totals: list[float] = []
+
+        def stop_on_nan(loss: torch.Tensor, outputs: torch.Tensor) -> None:  # before the update spreads it
+            totals.append(_loss_total(loss_fn, loss, len(targets)))
+            if not math.isfinite(totals[-1]):
+                raise _nonfinite_error(totals[-1], f"training, epoch {epoch}, batch {i} (step {step})",
+                                       inputs, targets, outputs, model, lrs[0])
+
+        _, outputs = train_step(model, optimizer, inputs, targets, loss_fn, before_update=stop_on_nan)
+        batch_loss = totals[-1]
         if batch_scheduler is not None:
             batch_scheduler.step()
         total_loss += batch_loss
@@ -452,8 +493,9 @@ def fit(
             if hasattr(sampler, "set_epoch"):  # DistributedSampler: another shuffle every epoch
                 sampler.set_epoch(epoch - 1)
             lrs = [group["lr"] for group in optimizer.param_groups]
-            train_loss, train_acc = _train_epoch(trained, optimizer, train_loader, loss_fn, device, epoch,
-                                                 batch_scheduler, after_batch if batch_callbacks else None)
+            train_loss, train_acc = _train_epoch(trained, optimizer, train_loader, loss_fn=loss_fn, device=device,
+                                                 epoch=epoch, batch_scheduler=batch_scheduler,
+                                                 on_batch_end=after_batch if batch_callbacks else None)
             history.epoch.append(epoch)
             history.step.append(epoch * len(train_loader))
             history.train_loss.append(train_loss)

@@ -13,6 +13,7 @@ from torch.optim import Optimizer
 from ..checks import check_int
 from ..distributed import all_reduce_sum, ensure_process_group, wrap_model
 from ..state import model_device, preserved, seeded
+from ..train import train_step
 from .trace import _lr_value, _positive_float
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -259,10 +260,7 @@ def lr_find(
                 else:
                     group["lr"] = lr * ratio
             inputs, targets = inputs.to(device), targets.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(trained(inputs), targets)
-            loss.backward()
-            optimizer.step()
+            loss, _ = train_step(trained, optimizer, inputs, targets, loss_fn)
             value, bad_inputs = loss.item(), float(not torch.isfinite(inputs).all())
             if world > 1:  # one curve for all processes: the mean loss; a NaN anywhere stops every one
                 total, bad_inputs = all_reduce_sum([value, bad_inputs], device)
