@@ -415,3 +415,21 @@ def test_numpy_integers_are_integers(loaders):
     model = make_model()
     history = fit(model, sgd(model), loaders[0], epochs=np.int64(1), seed=np.int32(3), progress=False)
     assert history.epoch == [1]
+
+
+def test_train_step_runs_the_five_lines_and_calls_before_update_before_backward():
+    from camp_utils.train import train_step
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(5, 4), torch.randint(0, 3, (5,))
+    seen = []
+    before = model.weight.detach().clone()
+    loss, outputs = train_step(model, optimizer, x, y, torch.nn.CrossEntropyLoss(),
+                               before_update=lambda loss, out: seen.append(model.weight.grad))
+    assert seen == [None]  # called after the forward pass, before backward()
+    assert outputs.shape == (5, 3) and loss.dim() == 0
+    assert torch.allclose(model.weight, before - 0.1 * model.weight.grad)
+    with pytest.raises(ValueError, match="one number per batch"):
+        train_step(model, optimizer, x, y, torch.nn.CrossEntropyLoss(reduction="none"))
