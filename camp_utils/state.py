@@ -135,6 +135,9 @@ def preserved(model: nn.Module, optimizer: Optimizer | None = None) -> Iterator[
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     modes = module_modes(model)
     saved_optimizer = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+    # a tensor lr (``SGD(params, lr=torch.tensor(0.1))``) is one object the caller may hold: restore it in place
+    tensor_lrs = [(i, g["lr"], g["lr"].detach().clone()) for i, g in enumerate(optimizer.param_groups)
+                  if isinstance(g["lr"], torch.Tensor)] if optimizer is not None else []
     try:
         yield
     finally:
@@ -148,3 +151,7 @@ def preserved(model: nn.Module, optimizer: Optimizer | None = None) -> Iterator[
         restore_modes(modes)
         if optimizer is not None:
             optimizer.load_state_dict(saved_optimizer)
+            with torch.no_grad():
+                for i, tensor, value in tensor_lrs:
+                    tensor.copy_(value)
+                    optimizer.param_groups[i]["lr"] = tensor

@@ -87,3 +87,25 @@ def test_model_device_without_parameters():
     assert model_device(net()) == torch.device("cpu")
     with pytest.raises(ValueError, match="torch.nn.Module"):
         model_device("model")
+
+
+def test_preserved_gives_a_tensor_lr_back_in_place():
+    model = net()
+    lr = torch.tensor(0.1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    with preserved(model, optimizer):
+        optimizer.param_groups[0]["lr"].fill_(7.0)
+    assert optimizer.param_groups[0]["lr"] is lr and lr.item() == pytest.approx(0.1)
+
+
+def test_lr_find_leaves_a_tensor_lr_as_it_was():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from camp_utils.schedules import lr_find
+
+    model = net()
+    lr = torch.tensor(0.05)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)
+    lr_find(model, optimizer, loader, num_iter=6, end_lr=1.0)
+    assert optimizer.param_groups[0]["lr"] is lr and lr.item() == pytest.approx(0.05)
