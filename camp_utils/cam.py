@@ -122,6 +122,9 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
     the target layer leave ``A`` intact.
     """
     _check_images(images)
+    if grad and torch.is_inference_mode_enabled():
+        raise RuntimeError("Grad-CAM needs gradients, and torch.inference_mode() forbids them (unlike "
+                           "torch.no_grad(), which grad_cam handles): call it outside the inference_mode block")
     name, module = find_layer(model, target_layer, argument="target_layer")
     images = images.to(_model_device(model, images.device))
     captured: dict[str, torch.Tensor] = {}

@@ -389,3 +389,15 @@ def test_overlay_refuses_images_and_maps_it_would_draw_wrongly():
     with pytest.raises(ValueError, match=r"heatmap values must lie in \[0, 1\]"):
         overlay(torch.rand(3, 4, 4), heat * 5)
     assert overlay(torch.rand(3, 4, 4) + 1e-5, heat).max() <= 1  # float error from denormalising is clipped
+
+
+def test_grad_cam_under_inference_mode_says_why_it_cannot_work():
+    torch.manual_seed(0)
+    model = GapNet(4, width=4)
+    images = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():  # fine: grad_cam turns gradients on where it needs them
+        assert grad_cam(model, images, "features").shape == (2, 16, 16)
+    with torch.inference_mode():
+        with pytest.raises(RuntimeError, match="torch.inference_mode\\(\\) forbids them"):
+            grad_cam(model, images, "features")
+        assert cam(model, images, "features").shape == (2, 16, 16)  # CAM needs no gradient
