@@ -64,6 +64,8 @@ def _copy(value: Any) -> Any:
     """Detached copies of the tensors in ``value`` (a tensor, or a tuple/list/dict of them)."""
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # namedtuples, PackedSequence: positional fields
+        return type(value)(*(_copy(v) for v in value))
     if isinstance(value, (tuple, list)):
         return type(value)(_copy(v) for v in value)
     if isinstance(value, dict):

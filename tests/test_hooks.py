@@ -96,3 +96,37 @@ def test_bad_layer_lists_are_rejected():
     with pytest.raises(ValueError, match="did you mean"):
         FeatureExtractor(net, ["0", "11"])
     assert hook_count(net) == 0
+
+
+def test_feature_extractor_copies_namedtuples_and_packed_sequences():
+    from collections import namedtuple
+
+    from torch import nn
+    from torch.nn.utils.rnn import pack_sequence
+
+    Pair = namedtuple("Pair", "left right")
+
+    class Split(nn.Module):
+        def forward(self, x):
+            return Pair(x[:, :2], x[:, 2:])
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.split = Split()
+            self.rnn = nn.GRU(3, 4)
+
+        def forward(self, x, sequences):
+            pair = self.split(x)
+            out, _ = self.rnn(sequences)
+            return pair.left.sum() + out.data.sum()
+
+    net = Net()
+    x = torch.randn(2, 5)
+    packed = pack_sequence([torch.randn(3, 3), torch.randn(2, 3)])
+    with FeatureExtractor(net, ["split", "rnn"]) as extractor:
+        net(x, packed)
+    pair = extractor.features["split"]
+    assert isinstance(pair, Pair) and torch.equal(pair.left, x[:, :2]) and torch.equal(pair.right, x[:, 2:])
+    out, hidden = extractor.features["rnn"]
+    assert type(out).__name__ == "PackedSequence" and out.data.shape == (5, 4) and hidden.shape == (1, 2, 4)
