@@ -467,3 +467,10 @@ def test_the_explorer_catalogue_is_built_once_and_matches_the_menu():
 def test_the_explorer_refuses_values_its_sliders_would_clamp(kwargs, word):
     with pytest.raises(ValueError, match=word):
         explorer("StepLR", **kwargs)
+
+
+def test_lr_find_explains_an_empty_batch():
+    model, _ = _problem()
+    batches = [(torch.randn(0, 8), torch.zeros(0, dtype=torch.long))] * 3
+    with pytest.raises(ValueError, match="empty batch"):
+        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, num_iter=3)

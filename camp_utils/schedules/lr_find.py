@@ -253,6 +253,9 @@ def lr_find(
                 raise ValueError("loader must yield (inputs, targets) pairs of tensors, got "
                                  f"({type(inputs).__name__}, {type(targets).__name__}); a dataset of dicts needs a "
                                  "collate_fn or a wrapper that returns (inputs, targets)")
+            if len(targets) == 0:
+                raise ValueError(f"loader yielded an empty batch (batch {i}): a mean loss over no samples is NaN; "
+                                 "check the sampler and the dataset")
             lr = start_lr * factor**i
             for group, ratio in zip(optimizer.param_groups, ratios):
                 if isinstance(group["lr"], torch.Tensor):
