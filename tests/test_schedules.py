@@ -492,3 +492,13 @@ def test_training_after_lr_find_is_bit_for_bit_training_without_it():
     (plain, plain_state), (after, after_state) = run(False), run(True)
     assert after == plain
     assert all(torch.equal(after_state[k], v) for k, v in plain_state.items())
+
+
+def test_lr_find_can_sweep_linearly_as_smith_did():
+    model, loader = _problem()
+    result = lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, start_lr=0.01, end_lr=1.0,
+                     num_iter=12, sweep="linear")
+    steps = [b - a for a, b in zip(result.lrs, result.lrs[1:])]
+    assert result.lrs[0] == pytest.approx(0.01) and max(steps) == pytest.approx(min(steps)) == pytest.approx(0.09)
+    with pytest.raises(ValueError, match="sweep must be 'exponential'"):
+        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, sweep="log")

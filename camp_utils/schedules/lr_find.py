@@ -123,6 +123,7 @@ def lr_find(
     skip_start: int = 10,
     fall: float = 2 / 3,
     repeats: int = 1,
+    sweep: str = "exponential",
     seed: int = 0,
     device: str | torch.device | None = None,
 ) -> LRFindResult:
@@ -174,6 +175,9 @@ def lr_find(
             by the steepest-descent rule).
         fall: the share of the fall, in ``(0, 1]``, at which to suggest.
         repeats: number of sweeps (>= 1) averaged.
+        sweep: ``"exponential"`` (the formula above, fastai's) or ``"linear"``
+            (``lr_i = start_lr + (end_lr - start_lr) * i / (num_iter - 1)``, as in
+            Smith's paper; it spends most batches at large lrs).
         seed: seeds shuffling and dropout inside the test (repeat ``r`` uses ``seed + r``).
         device: default: where the model's parameters are.
 
@@ -226,10 +230,18 @@ def lr_find(
         raise ValueError(f"the optimizer's first parameter group has lr {first_lr:g}: lr_find sweeps every group "
                          "at its lr's ratio to the first group's, so the first group needs a positive lr")
     ratios = [_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups]
+    if sweep not in ("exponential", "linear"):
+        raise ValueError(f"sweep must be 'exponential' (fastai's, the default) or 'linear' (Smith's), got {sweep!r}")
     factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
+    linear = sweep == "linear"
+
+    def lr_at(i: int) -> float:
+        if linear:
+            return start_lr + (end_lr - start_lr) * i / (num_iter - 1)
+        return start_lr * factor**i
     result = LRFindResult()
 
-    def sweep() -> tuple[list[float], bool]:
+    def one_sweep() -> tuple[list[float], bool]:
         losses: list[float] = []
         iterator = iter(loader)
         average, best = 0.0, math.inf
@@ -256,7 +268,7 @@ def lr_find(
             if len(targets) == 0:
                 raise ValueError(f"loader yielded an empty batch (batch {i}): a mean loss over no samples is NaN; "
                                  "check the sampler and the dataset")
-            lr = start_lr * factor**i
+            lr = lr_at(i)
             for group, ratio in zip(optimizer.param_groups, ratios):
                 if isinstance(group["lr"], torch.Tensor):
                     group["lr"].fill_(lr * ratio)
@@ -289,12 +301,12 @@ def lr_find(
             model.train()
         for r in range(repeats):
             with preserved(model, optimizer), seeded(seed + r, device):  # every sweep from the caller's state
-                losses, diverged = sweep()
+                losses, diverged = one_sweep()
             result.runs.append(losses)
             result.diverged = result.diverged or diverged
 
     steps = min(len(run) for run in result.runs)
-    result.lrs = [start_lr * factor**i for i in range(steps)]
+    result.lrs = [lr_at(i) for i in range(steps)]
     result.losses = [float(np.mean([run[i] for run in result.runs])) for i in range(steps)]
     result.smoothed = _smooth(result.losses, smooth)
     lrs, smoothed, index = _suggestion_index(result.lrs, result.smoothed, result.diverged, fall, skip_start)
@@ -302,7 +314,7 @@ def lr_find(
     result.min_loss_lr = lrs[int(np.argmin(smoothed))]
     result.steepest_lr = lrs[_steepest(lrs, smoothed, skip_start)]
     for run in result.runs:
-        own_lrs, _, own = _suggestion_index([start_lr * factor**i for i in range(len(run))], _smooth(run, smooth),
+        own_lrs, _, own = _suggestion_index([lr_at(i) for i in range(len(run))], _smooth(run, smooth),
                                                        len(run) < num_iter or not math.isfinite(run[-1]),
                                                        fall, skip_start)
         result.suggestions.append(own_lrs[own])
