@@ -44,40 +44,23 @@ def restore_modes(modes: list[tuple[nn.Module, bool]]) -> None:
 
 
 @contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+def _mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
+    modes = module_modes(model)
+    model.train(training)
+    try:
+        yield model
+    finally:
+        restore_modes(modes)
+
+
+def eval_mode(model: nn.Module):
     """``with eval_mode(model):`` runs the block in eval mode, then restores every module's own mode."""
-    modes = module_modes(model)
-    model.eval()
-    try:
-        yield model
-    finally:
-        restore_modes(modes)
+    return _mode(model, False)
 
 
-@contextmanager
-def train_mode(model: nn.Module) -> Iterator[nn.Module]:
+def train_mode(model: nn.Module):
     """``with train_mode(model):`` runs the block in train mode, then restores every module's own mode."""
-    modes = module_modes(model)
-    model.train()
-    try:
-        yield model
-    finally:
-        restore_modes(modes)
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """Where ``model`` lives: the device of its first parameter, else of its first buffer, else the CPU.
-
-    A model without parameters (a fixed feature extractor, ``nn.Identity()``)
-    is a valid model; ``next(model.parameters())`` would raise a bare
-    ``StopIteration`` for it, which inside ``map()`` or a generator silently
-    ends the iteration instead of failing.
-    """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
+    return _mode(model, True)
 
 
 @contextmanager
@@ -155,3 +138,18 @@ def preserved(model: nn.Module, optimizer: Optimizer | None = None) -> Iterator[
                 for i, tensor, value in tensor_lrs:
                     tensor.copy_(value)
                     optimizer.param_groups[i]["lr"] = tensor
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model`` lives: the device of its first parameter, else of its first buffer, else the CPU.
+
+    A model without parameters (a fixed feature extractor, ``nn.Identity()``)
+    is a valid model; ``next(model.parameters())`` would raise a bare
+    ``StopIteration`` for it, which inside ``map()`` or a generator silently
+    ends the iteration instead of failing.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
