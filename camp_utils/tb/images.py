@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .events import _load_runs, _select
+from ._reader import load_runs, select
 
 __all__ = ["ImageRecord", "read_images"]
 
@@ -67,9 +67,9 @@ def read_images(logdir: str | os.PathLike, tag: str | None = None) -> dict[str, 
     """
     from tensorboard.backend.event_processing import event_accumulator as ea
 
-    runs, damaged = _load_runs(logdir, ea.IMAGES)  # the same loader as read_scalars: damage is reported
+    runs, damaged = load_runs(logdir, ea.IMAGES)
     out: dict[str, dict[str, list[ImageRecord]]] = {}
-    for run, tags in _select(runs, ea.IMAGES, tag, logdir, damaged).items():
+    for run, tags in select(runs, ea.IMAGES, tag, logdir, damaged).items():
         out[run] = {
             t: [ImageRecord(step=e.step, array=_decode_png(e.encoded_image_string), wall_time=e.wall_time)
                 for e in runs[run].Images(t)]

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .local import open_local
+from .server import data_location
 
 __all__ = [
     "find_tensorboard_program",
@@ -65,16 +65,6 @@ def configure_tensorboard_program() -> Path | None:
     return program
 
 
-def _environment(port: int, timeout: float = 2.0) -> dict | None:
-    """What a TensorBoard on ``port`` says about itself, or None if nothing answers."""
-    try:
-        with open_local(f"http://localhost:{port}/data/environment", timeout=timeout) as reply:
-            answer = json.loads(reply.read().decode("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return answer if isinstance(answer, dict) else None
-
-
 def _launch_folder(info) -> Path | None:
     """The folder a recorded TensorBoard was started in, or None if it cannot be told.
 
@@ -111,9 +101,13 @@ def _served_folder(info) -> Path | None:
 
 
 def _serves(port: int, logdir: Path, timeout: float = 2.0, base: Path | None = None) -> bool:
-    """True if a TensorBoard answers on ``port`` and serves ``logdir`` (its own relative answer read against ``base``)."""
-    location = (_environment(port, timeout) or {}).get("data_location", "")
-    return bool(location) and _absolute(location, base) == logdir
+    """True if a TensorBoard answers on ``port`` and serves ``logdir`` (its relative answer read against ``base``)."""
+    return data_location(_address(port), timeout=timeout, base=base) == logdir
+
+
+def _address(port: int) -> str:
+    """The address a ``%tensorboard`` server on ``port`` answers at."""
+    return f"http://localhost:{port}/"
 
 
 def _info_dir() -> Path:
@@ -141,10 +135,8 @@ def forget_dead_tensorboards() -> int:
         serving = _served_folder(info)
         if serving is not None:  # alive means: answers on its port *and* serves its folder
             alive = _serves(info.port, serving, timeout=1.0, base=_launch_folder(info))
-        elif info.logdir:  # a relative folder whose launch folder is unknown: keep the record if it answers
-            alive = _environment(info.port, timeout=1.0) is not None
-        else:
-            alive = _environment(info.port, timeout=1.0) is not None
+        else:  # its folder cannot be told (relative, launch folder unknown): keep the record if it answers
+            alive = data_location(_address(info.port), timeout=1.0) is not None
         if not alive:
             try:
                 (_info_dir() / f"pid-{info.pid}.info").unlink()

@@ -1,4 +1,9 @@
-"""A real TensorBoard server for checks: start on a free port, ask its HTTP API, stop."""
+"""A real TensorBoard server for checks: start on a free port, ask its HTTP API, stop.
+
+* :class:`TensorBoardServer` -- one server for one log folder, owned by a ``with`` block;
+* :func:`data_location` -- which folder does the TensorBoard at an address serve?
+  (also how :mod:`.notebook` tells a live ``%tensorboard`` server from a stale record).
+"""
 from __future__ import annotations
 
 import ipaddress
@@ -17,7 +22,7 @@ from typing import Any
 from ..checks import check_int, check_number
 from .local import open_local
 
-__all__ = ["TensorBoardServer", "LOAD_FAST_CHOICES"]
+__all__ = ["TensorBoardServer", "data_location", "LOAD_FAST_CHOICES"]
 
 LOAD_FAST_CHOICES = ("auto", "true", "false")
 
@@ -57,6 +62,42 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name other than localhost
         return False
+
+
+def data_location(url: str, *, timeout: float = 2.0, base: str | os.PathLike | None = None) -> Path | None:
+    """The folder the TensorBoard at ``url`` serves, as it says itself (``/data/environment``).
+
+    TensorBoard answers with its ``--logdir`` as it was given, so a relative
+    answer means something only next to the folder the server was started in.
+
+    Args:
+        url: the server's base address, e.g. ``http://localhost:6006/``.
+        timeout: seconds to wait for the answer (a positive, finite number).
+        base: the folder a relative answer is read against (the server's
+            working folder); default: the current folder.
+
+    Returns:
+        The served folder, absolute and resolved; ``None`` if nothing answers
+        at ``url``, the answer is not TensorBoard's, or it names no folder.
+
+    Raises:
+        ValueError: ``url`` is not an ``http(s)://`` address, or a bad ``timeout``.
+    """
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"url must be an http:// address such as 'http://localhost:6006/', got {url!r}")
+    timeout = check_number(timeout, "timeout", positive=True, what="seconds to wait")
+    try:
+        with open_local(url.rstrip("/") + "/data/environment", timeout=timeout) as reply:
+            environment = json.loads(reply.read().decode("utf-8"))
+    except (OSError, ValueError):  # nothing answers (URLError is an OSError), or not JSON
+        return None
+    location = environment.get("data_location") if isinstance(environment, dict) else None
+    if not isinstance(location, str) or not location:
+        return None
+    folder = Path(location).expanduser()
+    if not folder.is_absolute():
+        folder = (Path(base) if base is not None else Path.cwd()) / folder
+    return folder.resolve()
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -212,12 +253,8 @@ class TensorBoardServer:
 
     def _answers(self) -> bool:
         """True when *our* process answers on the port (it is alive and serves our folder)."""
-        try:
-            environment = self.get_json("data/environment")
-        except (urllib.error.URLError, ConnectionError, OSError, ValueError):
-            return False
-        location = environment.get("data_location", "") if isinstance(environment, dict) else ""
-        return self._process.poll() is None and bool(location) and Path(location).resolve() == self.logdir.resolve()
+        serving = data_location(self.url, timeout=10.0)
+        return self._process.poll() is None and serving == self.logdir.resolve()
 
     def _read_log(self, tail: bool = True) -> str:
         """TensorBoard's output so far. The server writes through the same file

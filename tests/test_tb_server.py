@@ -1,0 +1,237 @@
+"""camp_utils.tb.server: a real TensorBoard for checks -- what it serves, which loader, and that it is safe and stops."""
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from tb_support import alive, alive_after, write_line
+
+from camp_utils import tb
+
+
+def test_server_serves_what_was_written_and_stops(tmp_path):
+    folder = write_line(tmp_path, n=100)
+    with tb.TensorBoardServer(folder.parent) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.runs() == ["line"]
+        rows = server.scalars("line", "y=2x")
+        process = server._process
+    assert [(s, v) for _, s, v in rows] == [(x, 2.0 * x) for x in range(100)]
+    assert not server.running and process.poll() is not None
+
+
+def test_server_stops_when_the_body_raises(tmp_path):
+    folder = write_line(tmp_path, n=3)
+    with pytest.raises(RuntimeError, match="boom"):
+        with tb.TensorBoardServer(folder) as server:
+            process = server._process
+            raise RuntimeError("boom")
+    assert process.poll() is not None
+
+
+def test_server_unknown_series_names_run_and_tag(tmp_path):
+    folder = write_line(tmp_path, n=3)
+    with tb.TensorBoardServer(folder.parent) as server:
+        with pytest.raises(ValueError, match=r"run 'line', tag 'nope'"):
+            server.scalars("line", "nope")
+
+
+def test_server_missing_folder_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing"):
+        tb.TensorBoardServer(tmp_path / "missing")
+
+
+def test_server_rejects_bad_timeout(tmp_path):
+    with pytest.raises(ValueError, match="timeout"):
+        tb.TensorBoardServer(tmp_path, timeout=0)
+
+
+def _write_steps(folder, steps, writers=1):
+    from torch.utils.tensorboard import SummaryWriter
+
+    for _ in range(writers):
+        with SummaryWriter(str(folder)) as writer:
+            for step in steps:
+                writer.add_scalar("x", step, step)
+
+
+def test_readers_differ_when_steps_go_backwards_or_a_run_is_written_twice(tmp_path):
+    """Pins TensorBoard's behaviour: an upgrade that changes it makes this test fail.
+
+    read_scalars (Python EventAccumulator) keeps every point; a default
+    TensorBoard (--load_fast=auto: the Rust data server) keeps the last point per step.
+    """
+    _write_steps(tmp_path / "backwards", [*range(100), *range(50, 60)])
+    _write_steps(tmp_path / "twice", range(100), writers=2)
+    assert len(tb.read_scalars(tmp_path / "backwards")["."]["x"].steps) == 110
+    assert len(tb.read_scalars(tmp_path / "twice")["."]["x"].steps) == 200
+    with tb.TensorBoardServer(tmp_path) as default:
+        assert default.loader == "rust", "the tensorboard-data-server wheel is missing"
+        backwards = default.scalars("backwards", "x")
+        twice = default.scalars("twice", "x")
+    assert [s for _, s, _ in backwards] == list(range(60))
+    assert [s for _, s, _ in twice] == list(range(100))
+    with tb.TensorBoardServer(tmp_path, load_fast="false") as python:
+        assert python.loader == "python"
+        assert len(python.scalars("backwards", "x")) == 110
+        assert len(python.scalars("twice", "x")) == 200
+
+
+def test_server_refuses_an_unknown_loader(tmp_path):
+    with pytest.raises(ValueError, match=r"load_fast must be one of \('auto', 'true', 'false'\)"):
+        tb.TensorBoardServer(tmp_path, load_fast="fast")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "example.org", "::"])
+def test_server_refuses_a_network_host_unless_asked(tmp_path, host):
+    with pytest.raises(ValueError, match="allow_remote=True"):
+        tb.TensorBoardServer(tmp_path, host=host, port=6006)
+    assert tb.TensorBoardServer(tmp_path, host=host, port=6006, allow_remote=True).host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_server_accepts_loopback_hosts(tmp_path, host):
+    assert tb.TensorBoardServer(tmp_path, host=host, port=6006).host == host
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, True, "60"])
+def test_server_refuses_a_timeout_that_is_not_a_positive_finite_number(tmp_path, timeout):
+    with pytest.raises(ValueError, match="timeout must be a positive, finite number"):
+        tb.TensorBoardServer(tmp_path, timeout=timeout)
+
+
+@pytest.mark.parametrize("port", [True, "6006", 0, 70_000, 6006.0])
+def test_server_refuses_a_bad_port(tmp_path, port):
+    with pytest.raises(ValueError, match="port must be an int from 1 to 65535"):
+        tb.TensorBoardServer(tmp_path, port=port)
+
+
+def test_server_accepts_a_numpy_port(tmp_path):
+    assert tb.TensorBoardServer(tmp_path, port=np.int64(6123)).port == 6123
+
+
+def test_server_on_a_file_says_it_is_a_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        tb.TensorBoardServer(tmp_path / "notes.txt")
+
+
+def test_server_refuses_a_port_another_tensorboard_serves(tmp_path):
+    first = write_line(tmp_path / "a", n=3)
+    second = write_line(tmp_path / "b", n=3)
+    with tb.TensorBoardServer(first) as other:
+        with pytest.raises(RuntimeError, match=f"port {other.port} .* already in use"):
+            tb.TensorBoardServer(second, port=other.port).start()
+        assert other.running
+
+
+def test_interrupting_start_leaves_no_server_behind(tmp_path, monkeypatch):
+    started = []
+    real_popen = subprocess.Popen
+
+    def spy(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    real_sleep, interrupted = time.sleep, []
+
+    def interrupt(seconds):  # the learner presses "interrupt" once, while start() waits
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(tb.server.subprocess, "Popen", spy)
+    monkeypatch.setattr(tb.server.time, "sleep", interrupt)
+    server = tb.TensorBoardServer(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    assert len(started) == 1 and started[0].poll() is not None
+    assert not server.running
+
+
+def test_a_failed_start_can_be_retried(tmp_path, monkeypatch):
+    server = tb.TensorBoardServer(tmp_path)
+    monkeypatch.setattr(server, "_command", lambda: [sys.executable, "-c", "import sys; sys.exit(3)"])
+    for _ in range(2):  # the second attempt fails the same way, not with "already running"
+        with pytest.raises(RuntimeError, match="exited with code 3"):
+            server.start()
+        assert not server.running
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_server_dies_with_the_process_that_started_it(tmp_path):
+    script = textwrap.dedent(f"""
+        import time
+        from camp_utils.tb import TensorBoardServer
+        server = TensorBoardServer({str(tmp_path)!r}).start()
+        print(server._process.pid, flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        assert alive(pid)
+    finally:
+        parent.kill()  # like a kernel killed by the learner: no clean-up code runs
+        parent.wait()
+    assert not alive_after(pid, seconds=30)
+
+
+def test_server_on_the_ipv6_loopback(tmp_path):
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    folder = write_line(tmp_path, n=5)
+    with tb.TensorBoardServer(folder, host="::1") as server:
+        assert server.url.startswith("http://[::1]:")
+        assert [v for _, _, v in server.scalars(".", "y=2x")] == [2.0 * x for x in range(5)]
+
+
+
+def test_data_location_says_which_folder_a_server_serves(tmp_path):
+    folder = write_line(tmp_path, n=3)
+    with tb.TensorBoardServer(folder) as server:
+        assert tb.data_location(server.url) == folder.resolve()
+        assert tb.data_location(server.url.rstrip("/"), timeout=5) == folder.resolve()
+    assert tb.data_location(server.url, timeout=1) is None  # stopped: nothing answers
+
+
+def test_data_location_reads_a_relative_answer_against_the_servers_folder(tmp_path):
+    import http.server
+    import json
+    import threading
+
+    class Environment(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"data_location": "../runs/20"} if self.path == "/data/environment" else {})
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.HTTPServer(("127.0.0.1", 0), Environment) as fake:
+        threading.Thread(target=fake.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{fake.server_address[1]}/"
+            assert tb.data_location(url, base=tmp_path / "notebooks") == (tmp_path / "runs" / "20").resolve()
+        finally:
+            fake.shutdown()
+
+
+@pytest.mark.parametrize(("url", "timeout", "message"), [
+    ("localhost:6006", 2.0, "url must be an http:// address"),
+    (6006, 2.0, "url must be an http:// address"),
+    ("http://localhost:6006/", 0, "timeout must be a positive, finite number"),
+])
+def test_data_location_refuses_a_bad_url_or_timeout(url, timeout, message):
+    with pytest.raises(ValueError, match=message):
+        tb.data_location(url, timeout=timeout)
