@@ -32,7 +32,8 @@ output is handed on as a copy, so an in-place operation after it (such as
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -86,46 +87,67 @@ def _check_images(images) -> None:
                          f"{int(bad.nonzero()[0])}); their maps would come out all zeros and look valid")
 
 
-def _layers_with_maps(model: nn.Module, images: torch.Tensor) -> list[str]:
-    """Names of the layers whose output is a 4-D tensor (one cheap forward pass)."""
-    found: list[str] = []
+@contextmanager
+def _forward_hooks(hooks: Iterable[tuple[nn.Module, Callable]]) -> Iterator[None]:
+    """Register ``(module, hook)`` forward hooks for the body of a ``with`` block only.
+
+    Every hook registered is removed on exit, also when the body raises or
+    when registering fails half-way.
+    """
     handles = []
-
-    def hook_for(name):
-        def hook(module, inputs, output):
-            if isinstance(output, torch.Tensor) and output.dim() == 4 and name not in found:
-                found.append(name)
-        return hook
-
     try:
-        for name, module in model.named_modules():
-            if name:
-                handles.append(module.register_forward_hook(hook_for(name)))
-        with torch.no_grad():
-            model(images[:1])
-    except Exception:
-        pass
+        for module, hook in hooks:
+            handles.append(module.register_forward_hook(hook))
+        yield
     finally:
         for handle in handles:
             handle.remove()
+
+
+# What a forward pass raises on an input it cannot take (shape, dtype or index errors in torch and in
+# the model's own code). The listing below is only a hint inside another error message, so such a
+# failure is not worth a second error; anything else (a bug, KeyboardInterrupt) propagates.
+_FORWARD_ERRORS = (RuntimeError, ValueError, TypeError, IndexError)
+
+
+def _layers_with_maps(model: nn.Module, images: torch.Tensor) -> list[str]:
+    """Names of the layers whose output is a 4-D tensor (one cheap forward pass of one image).
+
+    If that pass fails, the layers that ran before the failure are listed.
+    """
+    found: list[str] = []
+
+    def recorder(name: str) -> Callable:
+        def record(module, inputs, output) -> None:
+            if isinstance(output, torch.Tensor) and output.dim() == 4 and name not in found:
+                found.append(name)
+        return record
+
+    probes = ((module, recorder(name)) for name, module in model.named_modules() if name)
+    try:
+        with _forward_hooks(probes), torch.no_grad():
+            model(images[:1])
+    except _FORWARD_ERRORS:
+        pass
     return found
 
 
 def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool):
     """Run the model once and capture the target layer's output ``A``.
 
-    Returns ``(A, logits, images_on_device)``. With ``grad=True`` the forward
+    Returns ``(name, A, logits, images_on_device)``, ``name`` being the
+    target layer's name in ``model.named_modules()``. With ``grad=True`` the forward
     pass runs without autograd up to the target layer; there ``A`` becomes a
     fresh leaf that requires grad and autograd records the rest, so
     ``torch.autograd.grad(score, A)`` touches nothing below the target layer.
     The network continues with a copy of ``A``, so in-place operations after
     the target layer leave ``A`` intact.
     """
+    name, module = find_layer(model, target_layer, argument="target_layer")
     _check_images(images)
     if grad and torch.is_inference_mode_enabled():
         raise RuntimeError("Grad-CAM needs gradients, and torch.inference_mode() forbids them (unlike "
                            "torch.no_grad(), which grad_cam handles): call it outside the inference_mode block")
-    name, module = find_layer(model, target_layer, argument="target_layer")
     images = images.to(_model_device(model, images.device))
     captured: dict[str, torch.Tensor] = {}
 
@@ -142,10 +164,9 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
         captured["A"] = a
         return a.clone()
 
-    handle = module.register_forward_hook(hook)
     wrong_output = None
     try:
-        with _eval_mode(model), torch.no_grad():
+        with _forward_hooks([(module, hook)]), _eval_mode(model), torch.no_grad():
             logits = model(images)
     except _NotAFeatureMap as err:
         wrong_output = err.description
@@ -153,8 +174,6 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
         raise ValueError(f"target_layer {name!r} runs more than once in model.forward (a module used twice); "
                          "its maps are ambiguous: pick a layer that runs once, e.g. a separate module for each use"
                          ) from None
-    finally:
-        handle.remove()
     if wrong_output is not None:
         with _eval_mode(model):
             maps = _layers_with_maps(model, images)
@@ -168,7 +187,7 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != images.shape[0]:
         raise ValueError(f"the model must return class scores of shape (B, classes) = ({images.shape[0]}, ...), "
                          f"got {_describe(logits)}")
-    return captured["A"], logits, images
+    return name, captured["A"], logits, images
 
 
 def _pick_classes(classes, logits: torch.Tensor) -> torch.Tensor:
@@ -218,8 +237,38 @@ def _finish(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return torch.where(span > 0, scaled, torch.zeros_like(scaled))
 
 
-def _name(model: nn.Module, target_layer) -> str:
-    return find_layer(model, target_layer, argument="target_layer")[0]
+def _gradient_map(
+    model: nn.Module,
+    images: torch.Tensor,
+    target_layer: str | nn.Module,
+    classes: int | Sequence[int] | torch.Tensor | None,
+    weigh: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """The pipeline of every gradient CAM: ``ReLU(sum_k weigh(A, g)_k * A_k)``, upsampled and scaled.
+
+    ``weigh(A, g)`` gets the target layer's ``(B, K, h, w)`` maps and the
+    gradient ``g = d y_c / d A`` of the chosen raw class scores, and returns
+    ``(B, K, 1, 1)`` channel weights: the one thing in which the methods differ.
+    """
+    name, a, logits, images = _forward(model, images, target_layer, grad=True)
+    grad = _gradient(name, logits, a, _pick_classes(classes, logits))
+    with torch.no_grad():
+        maps = (weigh(a, grad) * a).sum(1).clamp_min(0)
+    return _finish(maps, images.shape[-2:])
+
+
+def _grad_cam_weights(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM: ``alpha_k = mean_ij g_kij``."""
+    return grad.mean((2, 3), keepdim=True)
+
+
+def _grad_cam_pp_weights(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM++: ``w_k = sum_ij a_kij * ReLU(g_kij)``, ``a_kij = g^2 / (2 g^2 + sum_ab A_k[a, b] * g^3)``."""
+    g2 = grad * grad
+    denominator = 2 * g2 + a.sum((2, 3), keepdim=True) * g2 * grad
+    nonzero = denominator != 0
+    alpha = torch.where(nonzero, g2 / torch.where(nonzero, denominator, torch.ones_like(denominator)), 0.0)
+    return (alpha * grad.clamp_min(0)).sum((2, 3), keepdim=True)
 
 
 # --------------------------------------------------------------------------- the maps
@@ -262,8 +311,7 @@ def cam(
             that does not end in global average pooling + one linear layer
             (use :func:`grad_cam` for those).
     """
-    name = _name(model, target_layer)
-    a, logits, images = _forward(model, images, target_layer, grad=False)
+    name, a, logits, images = _forward(model, images, target_layer, grad=False)
     picked = _pick_classes(classes, logits)
     k = a.shape[1]
     advice = "CAM needs a model that ends in global average pooling + one linear layer; use grad_cam for this model"
@@ -322,14 +370,7 @@ def grad_cam(
         ValueError: bad ``images``/``classes``/``target_layer``, or scores
             that do not depend on the target layer.
     """
-    name = _name(model, target_layer)
-    a, logits, images = _forward(model, images, target_layer, grad=True)
-    picked = _pick_classes(classes, logits)
-    grad = _gradient(name, logits, a, picked)
-    with torch.no_grad():
-        weights = grad.mean((2, 3), keepdim=True)
-        maps = (weights * a).sum(1).clamp_min(0)
-    return _finish(maps, images.shape[-2:])
+    return _gradient_map(model, images, target_layer, classes, _grad_cam_weights)
 
 
 def grad_cam_pp(
@@ -349,18 +390,7 @@ def grad_cam_pp(
 
     Arguments, result and errors as :func:`grad_cam`.
     """
-    name = _name(model, target_layer)
-    a, logits, images = _forward(model, images, target_layer, grad=True)
-    picked = _pick_classes(classes, logits)
-    grad = _gradient(name, logits, a, picked)
-    with torch.no_grad():
-        g2 = grad * grad
-        denominator = 2 * g2 + a.sum((2, 3), keepdim=True) * g2 * grad
-        nonzero = denominator != 0
-        alpha = torch.where(nonzero, g2 / torch.where(nonzero, denominator, torch.ones_like(denominator)), 0.0)
-        weights = (alpha * grad.clamp_min(0)).sum((2, 3), keepdim=True)
-        maps = (weights * a).sum(1).clamp_min(0)
-    return _finish(maps, images.shape[-2:])
+    return _gradient_map(model, images, target_layer, classes, _grad_cam_pp_weights)
 
 
 # --------------------------------------------------------------------------- display and scores

@@ -401,3 +401,62 @@ def test_grad_cam_under_inference_mode_says_why_it_cannot_work():
         with pytest.raises(RuntimeError, match="torch.inference_mode\\(\\) forbids them"):
             grad_cam(model, images, "features")
         assert cam(model, images, "features").shape == (2, 16, 16)  # CAM needs no gradient
+
+
+# --------------------------------------------------------------------------- one pipeline
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+def test_the_target_layer_is_looked_up_once_per_call(method, monkeypatch):
+    import camp_utils.cam as cam_module
+
+    real, looked_up = cam_module.find_layer, []
+
+    def counting(model, layer, **kwargs):
+        looked_up.append(layer)
+        return real(model, layer, **kwargs)
+
+    monkeypatch.setattr(cam_module, "find_layer", counting)
+    method(GapNet(4, width=4), torch.randn(2, 3, 16, 16), "features")
+    assert looked_up == ["features"]
+
+
+def test_a_layer_listing_that_fails_still_explains_the_target_layer_and_leaves_no_hook():
+    class OneImageFails(nn.Module):
+        """A (B, 4, 4, 4) map, then a layer whose output is 2-D, and code that breaks for a batch of one."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.flat = nn.Flatten()
+
+        def forward(self, x):
+            y = self.flat(self.pool(self.conv(x)))
+            if len(x) == 1:  # as BatchNorm1d in training mode: "Expected more than 1 value per channel"
+                raise ValueError("this model needs a batch of more than one image")
+            return y
+
+    model = OneImageFails()
+    with pytest.raises(ValueError, match=r"target_layer 'flat' outputs a tensor of shape \(2, 4\).*"
+                                         r"4-D outputs: conv, pool$"):
+        grad_cam(model, torch.randn(2, 3, 4, 4), "flat")
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_an_unexpected_error_while_listing_layers_is_not_swallowed():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.flat = nn.Flatten()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls > 1:  # the listing's pass: a bug in the model, not a bad input
+                raise KeyError("bug")
+            return self.flat(self.conv(x))
+
+    model = Broken()
+    with pytest.raises(KeyError, match="bug"):
+        grad_cam(model, torch.randn(1, 3, 4, 4), "flat")
+    assert all(not m._forward_hooks for m in model.modules())
