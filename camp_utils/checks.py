@@ -1,15 +1,20 @@
 """Argument checks shared by every public function of :mod:`camp_utils`.
 
 One rule per kind of argument, so the same mistake gets the same message
-everywhere:
+everywhere (``"{name} must be {expected}, got {value!r} ({type})"``):
 
 * :func:`check_int` -- integers are ``numbers.Integral`` (``int``, ``numpy.int64``,
   ...) but never ``bool`` (``True`` is not a count) nor a string;
-* :func:`check_number` -- a real, finite number (``nan`` and ``inf`` are refused);
+* :func:`check_number` -- a real number, finite unless told otherwise, within
+  optional bounds that are open or closed (``smooth`` in ``[0, 1)``);
+* :func:`check_choice` -- one of a few allowed values (``"epoch"`` or ``"batch"``);
+* :func:`check_plain_name` -- a run-style name made of plain folder names;
+* :func:`existing_folder` -- a path that is an existing folder (not a file);
 * :func:`folder_inside` -- a folder built from plain relative names that must
   stay inside a root folder (``runs/``), also after symbolic links are followed;
 * :func:`ensure_writable_folder` -- create a folder and prove it is writable,
-  before any long work that would later fail to save its result.
+  before any long work that would later fail to save its result;
+* :func:`env_flag` -- an on/off environment variable (``CAMP_PROGRESS=0``).
 """
 from __future__ import annotations
 
@@ -17,14 +22,27 @@ import math
 import numbers
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["check_int", "check_number", "check_plain_name", "folder_inside", "ensure_writable_folder"]
+__all__ = ["check_int", "check_number", "check_choice", "check_plain_name", "existing_folder", "folder_inside",
+           "ensure_writable_folder", "env_flag", "FLAG_WORDS"]
+
+T = TypeVar("T")
+
+#: The words :func:`env_flag` reads as on and as off (compared case-insensitively, spaces stripped).
+FLAG_WORDS: dict[bool, tuple[str, ...]] = {True: ("1", "true", "yes", "on"), False: ("0", "false", "no", "off")}
 
 
 def _describe(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
+
+
+def _refuse(name: str, expected: str, value: Any, what: str = "", hint: str = "") -> ValueError:
+    """The one message shape: ``"{name} must be {expected} ({what}), got {value!r} ({type}); {hint}"``."""
+    return ValueError(f"{name} must be {expected}{f' ({what})' if what else ''}, got {_describe(value)}"
+                      f"{f'; {hint}' if hint else ''}")
 
 
 def check_int(
@@ -54,23 +72,119 @@ def check_int(
         expected = f"an int >= {minimum}"
     else:
         expected = "an int"
-    raise ValueError(f"{name} must be {expected}{f' ({what})' if what else ''}, got {_describe(value)}")
+    raise _refuse(name, expected, value, what)
 
 
-def check_number(value: Any, name: str, *, positive: bool = False, what: str = "") -> float:
-    """Return ``value`` as a ``float`` if it is a real, finite number (``> 0`` if ``positive``).
+def _bounds_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    """``" in [0, 1)"``, ``" > 1"``, ``" <= 10"`` or ``""``: the bounds as a learner reads them."""
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    positive: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_nan: bool = False,
+    allow_inf: bool = False,
+    what: str = "",
+) -> float:
+    """Return ``value`` as a ``float`` if it is a real number within the bounds.
+
+    Accepts any ``numbers.Real`` (``int``, ``float``, ``numpy.float32``, ...)
+    and refuses ``bool``, strings and tensors.
+
+    Args:
+        value: the argument to check.
+        name: the argument's name, for the message.
+        positive: shorthand for ``low=0, low_open=True`` (``value > 0``).
+        low, high: bounds; ``None`` is unbounded on that side.
+        low_open, high_open: ``True`` excludes the bound itself
+            (``low=0, high=1, high_open=True`` is ``[0, 1)``).
+        allow_nan: accept ``nan`` (whatever the bounds).
+        allow_inf: accept ``inf`` and ``-inf`` when the bounds allow them
+            (``low=0, allow_inf=True`` accepts ``inf`` but not ``-inf``).
+        what: what the number means (``"seconds to wait"``), for the message.
+
+    Returns:
+        ``float(value)``.
 
     Raises:
-        ValueError: for ``bool``, strings, ``nan``, ``inf`` or a non-positive value when ``positive``.
+        ValueError: naming ``name``, the expected range and what was given,
+            e.g. ``"smooth must be a finite number in [0, 1), got 1.0 (float)"``.
     """
+    if positive and (low is None or low < 0 or (low == 0 and not low_open)):
+        low, low_open = 0, True
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if ok:
-        value = float(value)
-        ok = math.isfinite(value) and (value > 0 or not positive)
+        number = float(value)
+        if math.isnan(number):
+            ok = allow_nan
+        else:
+            ok = ((allow_inf or math.isfinite(number))
+                  and (low is None or (number > low if low_open else number >= low))
+                  and (high is None or (number < high if high_open else number <= high)))
     if ok:
-        return value
-    expected = "a positive, finite number" if positive else "a finite number"
-    raise ValueError(f"{name} must be {expected}{f' ({what})' if what else ''}, got {_describe(value)}")
+        return number
+    kind = "a number" if allow_inf else "a finite number"
+    if positive and low == 0 and high is None:
+        expected = f"a positive{',' if not allow_inf else ''} {kind[2:]}"  # "a positive, finite number"
+    else:
+        expected = kind + _bounds_text(low, high, low_open, high_open)
+    if allow_nan:
+        expected += " (or nan)"
+    raise _refuse(name, expected, value, what)
+
+
+def _same(value: Any, choice: Any) -> bool:
+    """``value == choice`` for a plain value; ``True`` is not ``1`` and an array is equal to nothing."""
+    if isinstance(value, bool) != isinstance(choice, bool):
+        return False
+    try:
+        return bool(value == choice)
+    except (TypeError, ValueError):  # an array compared element-wise
+        return False
+
+
+def check_choice(value: Any, name: str, choices: Iterable[T] | Mapping[T, str], *, what: str = "",
+                 hint: str = "") -> T:
+    """Return the element of ``choices`` equal to ``value``.
+
+    ``choices`` may be a mapping from each choice to a few words about it,
+    shown in the message: ``{"exponential": "fastai's", "linear": "Smith's"}``.
+
+    Returns:
+        The matching element of ``choices`` (so ``numpy.str_('batch')`` comes back as ``'batch'``).
+
+    Raises:
+        ValueError: ``"{name} must be 'a' or 'b', got ..."`` for two choices,
+            ``"{name} must be one of ('a', 'b', 'c'), got ..."`` for more; then ``hint``.
+    """
+    notes = dict(choices) if isinstance(choices, Mapping) else None
+    options = list(choices)
+    if not options:
+        raise ValueError(f"check_choice needs at least one choice for {name}")
+    for choice in options:
+        if _same(value, choice):
+            return choice
+    if notes is not None:
+        words = [f"{c!r} ({notes[c]})" if notes[c] else repr(c) for c in options]
+        expected = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+    elif len(options) <= 2:
+        expected = " or ".join(map(repr, options))
+    else:
+        expected = f"one of {tuple(options)!r}"
+    raise _refuse(name, expected, value, what, hint)
 
 
 def check_plain_name(value: Any, name: str, *, nested: bool = False) -> list[str]:
@@ -98,6 +212,37 @@ def check_plain_name(value: Any, name: str, *, nested: bool = False) -> list[str
         raise ValueError(f"{name} {value!r} is not a plain relative name (no '..', no absolute path"
                          f"{'' if nested else ', no /'}); expected something like {example}")
     return parts
+
+
+def existing_folder(path: str | os.PathLike, name: str, hint: str = "", *, missing_ok: bool = False) -> Path:
+    """Return ``Path(path)`` if it is an existing folder.
+
+    Args:
+        path: the folder.
+        name: how the message calls it (``"image folder"``, ``"root"``).
+        hint: what the folder should hold or what to do, appended to the message.
+        missing_ok: accept a path that does not exist yet (a folder that
+            will be created or downloaded into); a *file* there is still refused.
+
+    Returns:
+        ``Path(path)``.
+
+    Raises:
+        ValueError: ``path`` is not a ``str`` or ``os.PathLike``.
+        FileNotFoundError: ``"{name} '{path}' does not exist; {hint}"`` (unless ``missing_ok``).
+        NotADirectoryError: ``"{name} '{path}' is a file, not a folder; {hint}"``.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise _refuse(name, "a folder path (str or os.PathLike)", path)
+    folder = Path(path)
+    tail = f"; {hint}" if hint else ""
+    if not folder.exists():
+        if missing_ok:
+            return folder
+        raise FileNotFoundError(f"{name} '{folder}' does not exist{tail}")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{name} '{folder}' is a file, not a folder{tail}")
+    return folder
 
 
 def folder_inside(root: str | os.PathLike, *parts: str) -> Path:
@@ -130,5 +275,32 @@ def ensure_writable_folder(folder: str | os.PathLike, hint: str = "") -> Path:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write_check_"):
             pass
     except OSError as err:
-        raise PermissionError(f"cannot write to '{folder}': {err.strerror or err}.{f' {hint}' if hint else ''}") from err
+        tail = f" {hint}" if hint else ""
+        raise PermissionError(f"cannot write to '{folder}': {err.strerror or err}.{tail}") from err
     return folder
+
+
+def env_flag(name: str, default: bool, *, environ: Mapping[str, str] | None = None) -> bool:
+    """Read the on/off environment variable ``name``; ``default`` when it is unset or empty.
+
+    On: ``1``, ``true``, ``yes``, ``on``; off: ``0``, ``false``, ``no``, ``off``
+    (any case, surrounding spaces ignored). Anything else is a mistake worth
+    saying, not a silent "on": ``CAMP_PROGRESS=flase`` should not show bars.
+
+    Args:
+        name: the variable, e.g. ``"CAMP_PROGRESS"``.
+        default: the answer when it is unset or blank.
+        environ: where to read it (default ``os.environ``), e.g. a test's dict.
+
+    Raises:
+        ValueError: naming the variable, the words it accepts and what it holds.
+    """
+    raw = (os.environ if environ is None else environ).get(name)
+    word = "" if raw is None else raw.strip().lower()
+    if not word:
+        return bool(default)
+    for flag, words in FLAG_WORDS.items():
+        if word in words:
+            return flag
+    pairs = ", ".join(f"{on}/{off}" for on, off in zip(FLAG_WORDS[True], FLAG_WORDS[False]))
+    raise ValueError(f"environment variable {name} must be on or off ({pairs}, any case), got {raw!r}")

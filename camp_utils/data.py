@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from .checks import check_int
+from .checks import check_choice, check_int, existing_folder
 from .paths import data_dir
 
 __all__ = [
@@ -187,8 +187,7 @@ class ShapesDataset(Dataset):
         seed: int = 0,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        split = check_choice(split, "split", SPLITS)
         n = check_int(DEFAULT_SIZES[split] if n is None else n, "n", minimum=1, what="number of images")
         image_size = check_int(image_size, "image_size", minimum=16, what="pixels")
         seed = check_int(seed, "seed")
@@ -360,18 +359,14 @@ def load_dataset(
         raise ValueError(f"name must be a str such as 'cifar10', got {name!r}")
     key = name.lower().replace("-", "").replace("_", "")
     if key not in _TORCHVISION_NAMES:
-        raise ValueError(f"name must be one of {sorted(_TORCHVISION_NAMES)}, got {name!r}; "
-                         "for your own photos use load_image_folder(path)")
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test' for {name}, got {split!r}")
+        check_choice(name, "name", sorted(_TORCHVISION_NAMES), hint="for your own photos use load_image_folder(path)")
+    split = check_choice(split, "split", ("train", "test"), what=f"for {name}")
     import torchvision
     from torchvision import transforms
 
     cls_name, pretty = _TORCHVISION_NAMES[key]
-    folder = Path(root) if root is not None else data_dir()
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"root '{folder}' is a file, not a folder; pass the folder that holds "
-                                 f"(or should hold) the {pretty} files")
+    folder = existing_folder(root if root is not None else data_dir(), "root",
+                             f"pass the folder that holds (or should hold) the {pretty} files", missing_ok=True)
     if transform is None:
         mean, std = DATASET_STATS[key]
         transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
@@ -420,12 +415,8 @@ def load_image_folder(
     from torchvision.datasets.folder import IMG_EXTENSIONS
 
     image_size = check_int(image_size, "image_size", minimum=1, what="pixels")
-    folder = Path(root)
-    layout = f"'{folder}/<class name>/<image files>'"
-    if not folder.exists():
-        raise FileNotFoundError(f"image folder '{folder}' does not exist; expected {layout}")
-    if not folder.is_dir():
-        raise NotADirectoryError(f"image folder '{folder}' is a file, not a folder; expected {layout}")
+    layout = f"'{Path(root)}/<class name>/<image files>'"
+    folder = existing_folder(root, "image folder", f"expected {layout}")
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise ValueError(f"image folder '{folder}' has no class sub-folders; expected {layout}")

@@ -25,8 +25,15 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
-from .checks import check_int
-from .distributed import all_reduce_sum, check_distributed_loader, ensure_process_group, is_main_process, world_size, wrap_model
+from .checks import check_choice, check_int, env_flag
+from .distributed import (
+    all_reduce_sum,
+    check_distributed_loader,
+    ensure_process_group,
+    is_main_process,
+    world_size,
+    wrap_model,
+)
 from .state import deterministic_kernels, eval_mode, model_device, seeded
 
 __all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "train_step", "progress_enabled"]
@@ -121,10 +128,15 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
-    """Whether to show progress bars: ``progress`` if given, else ``$CAMP_PROGRESS`` (default on)."""
+    """Whether to show progress bars: ``progress`` if given, else ``$CAMP_PROGRESS`` (default on).
+
+    Raises:
+        ValueError: ``$CAMP_PROGRESS`` is set to something other than an on/off word
+            (see :func:`camp_utils.checks.env_flag`).
+    """
     if progress is not None:
         return bool(progress)
-    return os.environ.get("CAMP_PROGRESS", "1").strip().lower() not in ("0", "false", "no", "off")
+    return env_flag("CAMP_PROGRESS", True)
 
 
 # --------------------------------------------------------------------------- per-batch arithmetic
@@ -452,9 +464,8 @@ def fit(
     """
     epochs = check_int(epochs, "epochs", minimum=1, what="passes over the training data")
     seed = check_int(seed, "seed")
-    for name, value in (("scheduler_interval", scheduler_interval), ("log_interval", log_interval)):
-        if value not in ("epoch", "batch"):
-            raise ValueError(f"{name} must be 'epoch' or 'batch', got {value!r}")
+    scheduler_interval = check_choice(scheduler_interval, "scheduler_interval", ("epoch", "batch"))
+    log_interval = check_choice(log_interval, "log_interval", ("epoch", "batch"))
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     _check_optimizer(optimizer, model, loss_fn)
     if scheduler is not None and getattr(scheduler, "optimizer", None) is not optimizer:

@@ -155,7 +155,7 @@ def test_failed_download_is_a_clear_connection_error(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset_and_split():
-    with pytest.raises(ValueError, match="name must be one of"):
+    with pytest.raises(ValueError, match="name must be .cifar10. or .fashionmnist., got .imagenet."):
         data.load_dataset("imagenet")
     with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
         data.load_dataset("cifar10", split="valid")

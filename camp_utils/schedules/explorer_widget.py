@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..checks import check_choice, check_int, check_number
 from .plots import plot_trace
-from .trace import Trace, _positive_float, _positive_int, trace
+from .trace import Trace, trace
 
 __all__ = ["explorer", "ScheduleExplorer", "EXPLORER_SCHEDULERS", "Slider"]
 
@@ -201,18 +202,12 @@ class ScheduleExplorer(_Box):
         w = _widgets
         if w is None:  # pragma: no cover
             raise ImportError("explorer() needs ipywidgets (pip install ipywidgets)")
-        catalogue = _explorer_catalogue()
-        if scheduler not in catalogue:
-            raise ValueError(f"scheduler must be one of {list(EXPLORER_SCHEDULERS)}, got {scheduler!r}")
-        _positive_int("epochs", epochs)
-        _positive_int("steps_per_epoch", steps_per_epoch)
-        _positive_float("lr", lr)
+        scheduler = check_choice(scheduler, "scheduler", EXPLORER_SCHEDULERS)
         # the sliders' ranges: a value outside would be clamped silently and the curve drawn for another one
-        for name, value, low, high in (("epochs", epochs, 1, 400), ("steps_per_epoch", steps_per_epoch, 1, 20),
-                                       ("lr", lr, 1e-5, 10.0)):
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low:g} and {high:g} for the explorer's slider, got {value!r}; "
-                                 f"for other values use trace() and plot_trace()")
+        slider = "the explorer's slider range; for other values use trace() and plot_trace()"
+        check_int(epochs, "epochs", minimum=1, maximum=400, what=slider)
+        check_int(steps_per_epoch, "steps_per_epoch", minimum=1, maximum=20, what=slider)
+        check_number(lr, "lr", low=1e-5, high=10.0, what=slider)
         style = {"description_width": "initial"}
         self.scheduler = w.Dropdown(options=list(EXPLORER_SCHEDULERS), value=scheduler, description="scheduler",
                                     style=style, layout=w.Layout(width="420px"))

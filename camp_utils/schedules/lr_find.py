@@ -10,11 +10,11 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from ..checks import check_int
+from ..checks import check_choice, check_int, check_number
 from ..distributed import all_reduce_sum, ensure_process_group, wrap_model
 from ..state import model_device, preserved, seeded
 from ..train import train_step
-from .trace import _lr_value, _positive_float
+from .trace import _lr_value
 
 __all__ = ["LRFindResult", "lr_find"]
 
@@ -201,17 +201,14 @@ def lr_find(
     if not any(id(p) in owned for g in optimizer.param_groups for p in g["params"]):
         raise ValueError("optimizer holds none of model's parameters; build it on model.parameters() "
                          "(the test would train another model and measure a flat curve)")
-    start_lr = _positive_float("start_lr", start_lr)
-    end_lr = _positive_float("end_lr", end_lr)
+    start_lr = check_number(start_lr, "start_lr", positive=True)
+    end_lr = check_number(end_lr, "end_lr", positive=True)
     if end_lr <= start_lr:
         raise ValueError(f"end_lr must be larger than start_lr, got start_lr={start_lr:g}, end_lr={end_lr:g}")
     num_iter = check_int(num_iter, "num_iter", minimum=2, what="mini-batches to try")
-    if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or not 0 <= smooth < 1:
-        raise ValueError(f"smooth must be a number in [0, 1), got {smooth!r}")
-    if isinstance(diverge, bool) or not isinstance(diverge, (int, float)) or not diverge > 1:
-        raise ValueError(f"diverge must be a number > 1, got {diverge!r}")
-    if isinstance(fall, bool) or not isinstance(fall, (int, float)) or not 0 < fall <= 1:
-        raise ValueError(f"fall must be a number in (0, 1], got {fall!r}")
+    smooth = check_number(smooth, "smooth", low=0, high=1, high_open=True, what="EMA weight")
+    diverge = check_number(diverge, "diverge", low=1, low_open=True, what="stop at this multiple of the best loss")
+    fall = check_number(fall, "fall", low=0, high=1, low_open=True, what="share of the fall")
     skip_start = check_int(skip_start, "skip_start", minimum=0)
     repeats = check_int(repeats, "repeats", minimum=1, what="sweeps to average")
     seed = check_int(seed, "seed")
@@ -230,8 +227,7 @@ def lr_find(
         raise ValueError(f"the optimizer's first parameter group has lr {first_lr:g}: lr_find sweeps every group "
                          "at its lr's ratio to the first group's, so the first group needs a positive lr")
     ratios = [_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups]
-    if sweep not in ("exponential", "linear"):
-        raise ValueError(f"sweep must be 'exponential' (fastai's, the default) or 'linear' (Smith's), got {sweep!r}")
+    sweep = check_choice(sweep, "sweep", {"exponential": "fastai's, the default", "linear": "Smith's"})
     factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
     linear = sweep == "linear"
 

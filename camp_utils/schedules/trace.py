@@ -8,7 +8,6 @@ ipywidgets.
 from __future__ import annotations
 
 import inspect
-import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,19 +19,9 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from ..checks import check_int, check_number
+from ..checks import check_choice, check_int, check_number
 
 __all__ = ["Trace", "trace"]
-
-
-def _positive_int(name: str, value: Any) -> int:
-    return check_int(value, name, minimum=1)
-
-
-def _positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r} ({type(value).__name__})")
-    return float(value)
 
 
 def _lr_value(lr: float | torch.Tensor) -> float:
@@ -148,10 +137,10 @@ def trace(
             scheduler of that optimizer; ``metrics`` missing or too short for
             ``ReduceLROnPlateau``, or given to another scheduler.
     """
-    epochs = _positive_int("epochs", epochs)
-    steps_per_epoch = _positive_int("steps_per_epoch", steps_per_epoch)
-    if interval not in (None, "batch", "epoch"):
-        raise ValueError(f"interval must be 'batch' or 'epoch', got {interval!r}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", minimum=1)
+    if interval is not None:
+        interval = check_choice(interval, "interval", ("batch", "epoch"))
     if isinstance(lr, (str, bytes)) or not isinstance(lr, (numbers.Real, Sequence, torch.Tensor, np.ndarray)):
         raise ValueError(f"lr must be a positive number or a sequence of them (one per group), got {lr!r} "
                          f"({type(lr).__name__})")
@@ -160,7 +149,7 @@ def trace(
     base = [lr] if isinstance(lr, numbers.Real) else list(lr)
     if not base:
         raise ValueError("lr must be a positive number or a non-empty sequence of them (one per group)")
-    base = [_positive_float("lr", value) for value in base]
+    base = [check_number(value, "lr", positive=True) for value in base]
     _check_factory(make_scheduler)
 
     groups = [{"params": [nn.Parameter(torch.zeros(1))], "lr": value} for value in base]
