@@ -4,7 +4,7 @@
     python course.py lab        # install everything (first time) and open JupyterLab on your copies
     python course.py lab --lang zh  # the same for the Chinese edition (中文版), JupyterLab in Chinese
     python course.py refresh 20 # replace your copy of lesson 20 by the course's (yours is kept aside)
-    python course.py test       # install everything + test tools (first time) and run the test suite
+    python course.py test       # install everything + test tools (first time), ruff, then the test suite
     python course.py test --portable  # the notebooks again under other CPU kernel settings (see PORTABLE)
     python course.py execute    # re-run every notebook in place (Restart & Run All; for course authors)
     python course.py bench      # run the benchmarks (installs benchmarks/requirements-bench.txt first)
@@ -307,10 +307,33 @@ def portable_settings(value: str) -> list[str]:
     return names
 
 
+# What `course.py test` lints (with the rules in pyproject.toml) before the full suite runs.
+LINTED = ("camp_utils", "tests", "tools", "course.py", "benchmarks")
+
+
+def cmd_lint(python: Path) -> int:
+    """``ruff check`` the course's Python code; its exit status (0: no findings)."""
+    print(f"== ruff check {' '.join(LINTED)}", flush=True)
+    code = subprocess.call([str(python), "-m", "ruff", "check", *LINTED], cwd=ROOT, env=course_env())
+    if code != 0:
+        print("== ruff found problems (above); the tests did not run. Fix them, or run a selection "
+              "(`python course.py test tests`), which skips the linter", flush=True)
+    return code
+
+
 def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int:
+    """Run pytest; the full run (no arguments, no ``--portable``) lints the code with ruff first.
+
+    A selection (paths, ``-k``, ...) or a ``--portable`` run is pytest only: a
+    finding in an unrelated file never blocks running one test.
+    """
     env = course_env()
     env["CAMP_PROGRESS"] = "0"  # progress bars are volatile text; nbval compares outputs
     if portable is None:
+        if not extra:
+            lint = cmd_lint(python)
+            if lint != 0:
+                return lint
         return subprocess.call([str(python), "-m", "pytest", *extra], cwd=ROOT, env=env)
     args = extra or ["notebooks"]
     failed = []
@@ -349,9 +372,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "setup"],
                         help="lab: open JupyterLab on my_notebooks/; refresh: replace your copy of a lesson by "
-                             "the course's; test: run the test suite; execute: re-run notebooks in place; bench: run the "
-                             "benchmarks; setup: "
-                             "only install. Other arguments go to JupyterLab / refresh / pytest / the executor.")
+                             "the course's; test: run the test suite (without arguments: ruff, then all of it); "
+                             "execute: re-run notebooks in place; bench: run the benchmarks; setup: only install. "
+                             "Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
     parser.add_argument("--lang", choices=["en", "zh"], default="en",
                         help="lab/refresh: the English edition (en) or the Chinese one (zh, 中文版: my_notebooks/zh/, "

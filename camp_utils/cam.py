@@ -469,7 +469,8 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
         raise ValueError("heatmap contains NaN or inf; a NaN map would be drawn as grey patches")
     if heat.numel() and (float(heat.min()) < -1e-3 or float(heat.max()) > 1 + 1e-3):
         raise ValueError(f"heatmap values must lie in [0, 1] (as cam, grad_cam and grad_cam_pp return them), got "
-                         f"{float(heat.min()):.3g}..{float(heat.max()):.3g}; scale it: (h - h.min()) / (h.max() - h.min())")
+                         f"{float(heat.min()):.3g}..{float(heat.max()):.3g}; "
+                         "scale it: (h - h.min()) / (h.max() - h.min())")
     if tuple(heat.shape) != base.shape[:2]:
         heat = F.interpolate(heat[None, None], size=base.shape[:2], mode="bilinear", align_corners=False)[0, 0]
     colours = colormap(heat.clamp(0, 1).numpy())[..., :3].astype(np.float32)
@@ -499,7 +500,8 @@ def _check_boxes(boxes, batch: int, height: int, width: int) -> torch.Tensor:
     if boxes.is_floating_point() or boxes.is_complex() or boxes.dtype == torch.bool:
         hint = (" they look like fractions of the image: multiply by the map's width and height"
                 if boxes.numel() and boxes.is_floating_point() and float(boxes.abs().max()) <= 1 else "")
-        raise ValueError(f"boxes must hold integer pixel coordinates, got dtype {boxes.dtype};{hint or ' round them first'}")
+        raise ValueError(f"boxes must hold integer pixel coordinates, got dtype {boxes.dtype};"
+                         f"{hint or ' round them first'}")
     b = boxes.cpu().long()
     x0, y0, x1, y1 = b.unbind(1)
     wrong = (x0 < 0) | (y0 < 0) | (x1 > width) | (y1 > height) | (x1 <= x0) | (y1 <= y0)
@@ -570,7 +572,8 @@ def mask_score(heatmaps: torch.Tensor, masks: torch.Tensor) -> float:
                              f"{', ...' if len(values) > 5 else ''}; a mask loaded from a PNG is 0/255: pass masks > 0")
     empty = ~masks.detach().cpu().bool().flatten(1).any(1)
     if empty.any():
-        raise ValueError(f"masks: {int(empty.sum())} masks have no object pixel (first: mask {int(empty.nonzero()[0])});"
+        raise ValueError(f"masks: {int(empty.sum())} masks have no object pixel "
+                         f"(first: mask {int(empty.nonzero()[0])});"
                          " a share of mass on no object is undefined")
     if (maps < 0).any():
         raise ValueError("heatmaps must be non-negative (a share of mass needs non-negative maps)")

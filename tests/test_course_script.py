@@ -146,3 +146,23 @@ def test_lab_opens_the_learners_folder(course):
     assert command[1:4] == ["-m", "jupyterlab", "--notebook-dir"]
     assert command[4] == str(ROOT / "my_notebooks")
     assert "--no-browser" in command
+
+
+def test_the_full_test_run_lints_first_and_a_selection_runs_pytest_only(course, monkeypatch):
+    ran, status = [], {"ruff": 0, "pytest": 0}
+
+    def call(cmd, cwd, env):
+        ran.append(cmd[2:])  # after "<python> -m"
+        return status[cmd[2]]
+
+    monkeypatch.setattr(course.subprocess, "call", call)
+    assert course.cmd_test(course.Path("python"), []) == 0
+    assert ran == [["ruff", "check", *course.LINTED], ["pytest"]]
+    status["ruff"] = 1
+    ran.clear()
+    assert course.cmd_test(course.Path("python"), []) == 1
+    assert ran == [["ruff", "check", *course.LINTED]]  # a finding stops the run before pytest
+    ran.clear()
+    assert course.cmd_test(course.Path("python"), ["tests/test_tb_events.py"]) == 0
+    assert course.cmd_test(course.Path("python"), ["-k", "tb"], "generic") == 0
+    assert ran == [["pytest", "tests/test_tb_events.py"], ["pytest", "-k", "tb"]]

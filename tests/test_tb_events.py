@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from tb_support import write_line
 
 from camp_utils import tb
+
+from tb_support import write_line
 
 
 def test_read_scalars_returns_every_point_exactly(tmp_path):

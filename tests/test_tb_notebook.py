@@ -6,9 +6,10 @@ import sys
 import textwrap
 
 import pytest
-from tb_support import alive, alive_after, write_line
 
 from camp_utils import tb
+
+from tb_support import alive, alive_after, write_line
 
 
 def test_find_program_prefers_tensorboard_binary(tmp_path, monkeypatch):

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from tb_support import write_line
 
 from camp_utils import tb
+
+from tb_support import write_line
 
 
 def test_run_writer_uses_runs_lesson_experiment(runs_root):

@@ -1,4 +1,4 @@
-"""camp_utils.tb.server: a real TensorBoard for checks -- what it serves, which loader, and that it is safe and stops."""
+"""camp_utils.tb.server: a real TensorBoard for checks -- what it serves, which loader, that it is safe and stops."""
 import subprocess
 import sys
 import textwrap
@@ -6,9 +6,10 @@ import time
 
 import numpy as np
 import pytest
-from tb_support import alive, alive_after, write_line
 
 from camp_utils import tb
+
+from tb_support import alive, alive_after, write_line
 
 
 def test_server_serves_what_was_written_and_stops(tmp_path):

@@ -87,7 +87,7 @@ class NullWriter:
     def get_logdir(self) -> str:
         return self.log_dir
 
-    def __enter__(self) -> "NullWriter":
+    def __enter__(self) -> NullWriter:
         return self
 
     def __exit__(self, *exc_info) -> None:

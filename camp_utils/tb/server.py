@@ -210,7 +210,7 @@ class TensorBoardServer:
             "--load_fast", self.load_fast, "--extra_data_server_flags=--verbose", *reload_args,
         ]
 
-    def start(self) -> "TensorBoardServer":
+    def start(self) -> TensorBoardServer:
         """Start the server and wait until it has loaded the folder and answers.
 
         Raises:
@@ -289,7 +289,7 @@ class TensorBoardServer:
         """True while the server process is alive."""
         return self._process is not None and self._process.poll() is None
 
-    def __enter__(self) -> "TensorBoardServer":
+    def __enter__(self) -> TensorBoardServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
