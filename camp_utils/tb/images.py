@@ -3,7 +3,8 @@
 ``add_image``, ``add_images`` and ``add_figure`` store each picture as an
 encoded PNG inside the event file. :func:`read_images` decodes them to numpy
 arrays, so a notebook can show -- and compare pixel by pixel -- exactly what
-TensorBoard's Images tab shows.
+TensorBoard's Images tab shows. Loading, tag selection and the damage reports
+are :mod:`._reader`'s, the same as for :func:`~camp_utils.tb.read_scalars`.
 """
 from __future__ import annotations
 
