@@ -381,7 +381,7 @@ def load_dataset(
             f"(as torchvision lays them out), or call load_dataset({name!r}, download=True) "
             "on a machine with internet. Offline, use the embedded ShapesDataset instead."
         ) from err
-    except (urllib.error.URLError, ConnectionError, socket.timeout) as err:  # the network, not the disk
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as err:  # the network, not the disk
         raise ConnectionError(
             f"downloading {pretty} into '{folder}' failed ({err}). Are you offline? "
             "Copy the files there by hand, or use the embedded ShapesDataset."

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import math
+import os
 import time
 import warnings
 from pathlib import Path

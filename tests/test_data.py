@@ -106,7 +106,7 @@ def test_bad_arguments_are_explained(kwargs, message):
 
 def test_loaders_have_the_right_sizes_and_normalised_batches():
     tr, va, te = data.shapes_loaders(50, sizes={"train": 200, "valid": 100, "test": 100})
-    assert [len(l.dataset) for l in (tr, va, te)] == [200, 100, 100]
+    assert [len(loader.dataset) for loader in (tr, va, te)] == [200, 100, 100]
     images, labels = next(iter(tr))
     assert images.shape == (50, 3, 32, 32) and labels.shape == (50,)
     assert images.min() < 0 < images.max()

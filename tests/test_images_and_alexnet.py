@@ -108,9 +108,9 @@ def test_alexnet_download_failure_is_reported_not_hidden(torch_home, no_network)
 
 
 def test_alexnet_loads_weights_from_torchvisions_cache_under_torch_home(torch_home, no_network, monkeypatch):
-    from torchvision.models import alexnet as build
-
     import hashlib
+
+    from torchvision.models import alexnet as build
 
     from camp_utils import models
 

@@ -181,7 +181,7 @@ def trace(
 
     lrs: list[list[float]] = []
     for epoch in range(epochs):
-        for step in range(steps_per_epoch):
+        for _ in range(steps_per_epoch):
             lrs.append([_lr_value(group["lr"]) for group in optimizer.param_groups])
             optimizer.step()  # no gradients: changes nothing, but keeps the order PyTorch expects
             if interval == "batch":
