@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import socket
 import urllib.error
 import zlib
 from collections.abc import Callable, Sequence
