@@ -168,9 +168,11 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
     """Replace the learner's copies of ``names`` by the course's; keep each changed copy aside.
 
     A name is a path in ``course`` or the start of one (``20`` means
-    ``20_*.ipynb``, ``zh/21`` the Chinese edition's ``zh/21_*.ipynb``). A learner's copy that differs from the course's is first
-    renamed to ``<stem>.mine-<date>-<time><suffix>`` beside it (``-2``, ``-3``, ...
-    added if that name is taken), so nothing is ever lost. Returns ``(refreshed file, where the learner's copy went or None)``.
+    ``20_*.ipynb``, ``zh/21`` the Chinese edition's ``zh/21_*.ipynb``). A
+    learner's copy that differs from the course's is first renamed to
+    ``<stem>.mine-<date>-<time><suffix>`` beside it (``-2``, ``-3``, ...
+    added if that name is taken), so nothing is ever lost. Returns
+    ``(refreshed file, where the learner's copy went or None)``.
 
     Raises:
         ValueError: a name matches no course file, or more than one.
@@ -197,7 +199,8 @@ def refresh_lessons(names: list[str], course: Path = COURSE_NOTEBOOKS,
         target, kept = learner / rel, None
         for parent in target.relative_to(learner).parents:
             if parent != Path(".") and (learner / parent).exists() and not (learner / parent).is_dir():
-                raise ValueError(f"{learner / parent} is a file, not a folder; rename or move it, then run the command again")
+                raise ValueError(f"{learner / parent} is a file, not a folder; "
+                                 "rename or move it, then run the command again")
         if target.is_dir():
             raise ValueError(f"{target} is a folder, not your copy of the lesson; rename or move it first")
         if target.exists() and not filecmp.cmp(course / rel, target, shallow=False):
@@ -281,7 +284,8 @@ def cmd_refresh(python: Path, extra: list[str]) -> int:
         print(error, file=sys.stderr)
         return 2
     for rel, kept in done:
-        where = f"; your copy was kept as {LEARNER_NOTEBOOKS.name}/{kept.relative_to(LEARNER_NOTEBOOKS)}" if kept else ""
+        where = (f"; your copy was kept as {LEARNER_NOTEBOOKS.name}/{kept.relative_to(LEARNER_NOTEBOOKS)}"
+                 if kept else "")
         print(f"{LEARNER_NOTEBOOKS.name}/{rel} is now the course's version{where}", flush=True)
     return 0
 

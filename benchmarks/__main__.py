@@ -16,11 +16,14 @@ ORDER = ["import", "data", "fit", "cam", "models", "notebooks"]
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=PACKAGE_DOC,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(ORDER)}")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"benchmarks to run (default: all): {', '.join(ORDER)}")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of each timed comparison (default 5)")
-    parser.add_argument("--quick", action="store_true", help="a first look: 2 repeats, 1 fit epoch, notebooks cold only")
-    parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md / results.jsonl")
+    parser.add_argument("--quick", action="store_true",
+                        help="a first look: 2 repeats, 1 fit epoch, notebooks cold only")
+    parser.add_argument("--no-record", action="store_true",
+                        help="print only; do not append to RESULTS.md / results.jsonl")
     parser.add_argument("--fit-epochs", type=int, default=2, help="epochs per fit side (default 2)")
     parser.add_argument("--notebook", action="append", metavar="TEXT",
                         help="notebooks: only those whose file name contains TEXT (repeatable)")

@@ -200,7 +200,7 @@ class Recorder:
     def __init__(self, enabled: bool, argv: Sequence[str], m: dict) -> None:
         self.enabled = enabled
         self.machine = m
-        self.started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+        self.started = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
         self.run_id = self.started.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.command = "python -m benchmarks" + "".join(f" {a}" for a in argv)
         if enabled:

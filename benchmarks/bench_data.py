@@ -7,9 +7,11 @@ spent handing out the images rather than training.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
-from ._common import Result, block_time, median, now
+from ._common import Result, block_time, median
 
 NAME = "data"
 TITLE = "ShapesDataset generation and one LeNet epoch"
@@ -24,7 +26,8 @@ def run(args) -> Result:
     result = Result(TITLE, ["what", "images", "median s", "images/s"])
     ShapesDataset("train", 100)  # warm-up
     for n, size in ((1_000, 32), (10_000, 32), (1_000, 64)):
-        times = [block_time(lambda: ShapesDataset("train", n, image_size=size), 1) for _ in range(repeats)]
+        make = partial(ShapesDataset, "train", n, image_size=size)
+        times = [block_time(make, 1) for _ in range(repeats)]
         result.rows.append([f"ShapesDataset('train', {n}, image_size={size})", n, median(times), n / median(times)])
 
     train, valid, _ = shapes_loaders(32)

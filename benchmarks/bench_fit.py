@@ -64,10 +64,11 @@ def bare_loop(model, optimizer, train, valid, epochs: int, seed: int, device) ->
 
 
 def run(args) -> Result:
+    from torch.utils.tensorboard import SummaryWriter
+
     from camp_utils.data import ShapesDataset, shapes_loaders
     from camp_utils.models import LeNet
     from camp_utils.train import fit, pick_device
-    from torch.utils.tensorboard import SummaryWriter
 
     epochs = args.fit_epochs
     batch = 64
@@ -117,7 +118,8 @@ def run(args) -> Result:
         result.rows.append([name, median(times[name]), spread(times[name]), f"{ratio:.3f}",
                             f"{last_acc[name]:.3f}"])
     result.targets.append(Target("fit, logging off / bare", median_ratio(times, "fit, logging off", "bare"), 1.02, "x"))
-    result.targets.append(Target("fit, full logging / bare", median_ratio(times, "fit, full logging", "bare"), 1.05, "x"))
+    result.targets.append(Target("fit, full logging / bare", median_ratio(times, "fit, full logging", "bare"),
+                                 1.05, "x"))
     same = len({round(v, 6) for v in last_acc.values()}) == 1
     result.notes.append(f"{len(times['bare'])} repeats, order rotated each repeat. Same final validation accuracy on "
                         f"every side: {'yes' if same else 'NO -- the sides did not do the same work'}.")

@@ -68,7 +68,7 @@ class PeakRSS:
             self._sample()
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self._thread.start()
         return self
 
@@ -178,7 +178,8 @@ def run(args) -> Result:
     result.rows.append(["**suite**"] + [totals[k] for k in passes] + ["", "", ""])
     result.targets.append(Target("suite, cold", totals["cold"], 150, "s"))
     slowest = max(measured, key=lambda n: max(v[0] for v in measured[n].values()))
-    result.targets.append(Target(f"slowest notebook ({slowest})", max(v[0] for v in measured[slowest].values()), 45, "s"))
+    result.targets.append(Target(f"slowest notebook ({slowest})",
+                                 max(v[0] for v in measured[slowest].values()), 45, "s"))
     hungriest = max(measured, key=lambda n: max(v[2] for v in measured[n].values()))
     result.targets.append(Target(f"peak RSS, kernel + children ({hungriest})",
                                  max(v[2] for v in measured[hungriest].values()) / 2**30, 1.5, "GiB"))

@@ -13,7 +13,8 @@ Modules, one concept each:
 * :mod:`camp_utils.train` -- one training loop with optional TensorBoard logging;
 * :mod:`camp_utils.schedules` -- trace, plot and explore LR schedulers; the LR range test (``lr_find``);
 * :mod:`camp_utils.plot` -- plotting boilerplate for the notebooks;
-* :mod:`camp_utils.hooks` -- find a layer by name; ``FeatureExtractor`` records layer outputs (copies), hooks always removed;
+* :mod:`camp_utils.hooks` -- find a layer by name; ``FeatureExtractor`` records layer outputs (copies),
+  hooks always removed;
 * :mod:`camp_utils.cam` -- CAM, Grad-CAM, Grad-CAM++, overlays, pointing game and mask score.
 
 Importing the package makes ``%tensorboard`` work: it points the magic at this

@@ -108,9 +108,9 @@ def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
     inner = model.module if isinstance(model, DistributedDataParallel) else model
     where = _model_device(inner)
     if where is not None and where != device:
+        hint = " -- each process should use its own GPU: cuda:LOCAL_RANK" if device.type == "cuda" else ""
         raise ValueError(f"the model is on {where}, but this process (rank {rank()}) trains on {device}; "
-                         f"move it first (model.to({str(device)!r})) or pass device={str(where)!r}"
-                         + (" -- each process should use its own GPU: cuda:LOCAL_RANK" if device.type == "cuda" else ""))
+                         f"move it first (model.to({str(device)!r})) or pass device={str(where)!r}" + hint)
     if world_size() <= 1 or isinstance(model, DistributedDataParallel):
         return model
     if device.type == "cuda":

@@ -80,7 +80,8 @@ def test_bad_set_ups_are_explained(runs):
     _, (r0, r1), _ = runs
     assert set(r0["errors"]) == set(r1["errors"]) and r0["errors"]["plain loader"] == r1["errors"]["plain loader"]
     errors = r0["errors"]
-    assert "has a RandomSampler, but under 2 processes every process would then see every sample" in errors["plain loader"]
+    assert ("has a RandomSampler, but under 2 processes every process would then see every sample"
+            in errors["plain loader"])
     assert "63 samples do not split evenly into 2 processes" in errors["uneven dataset"]
     assert "would repeat 1 sample(s)" in errors["uneven dataset"] and "drop_last=True" in errors["uneven dataset"]
     assert "the model is on meta, but this process (rank 0) trains on cpu" in errors["model on another device"]

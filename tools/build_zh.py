@@ -58,7 +58,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HASH_DIGITS = 16
 MARKER = re.compile(r"^<!-- cell: (?P<id>[A-Za-z0-9_-]+) \| en-sha256: (?P<hash>[0-9a-f]{16})(?P<todo> \| todo)? -->$")
-REFERENCE = "<!-- English to translate: put its translation above this line, then delete this line, the English and the '| todo' -->"
+REFERENCE = ("<!-- English to translate: put its translation above this line, "
+             "then delete this line, the English and the '| todo' -->")
 HEADER = """<!--
 Simplified-Chinese source (中文版) of notebooks/{en} -> notebooks/zh/{en}
 Built by: python tools/build_zh.py {lesson}
@@ -93,7 +94,7 @@ class Entry:
 class Problem:
     """One reason why a Chinese notebook is not in sync, with the cell it concerns."""
 
-    lesson: "Lesson"
+    lesson: Lesson
     cell_id: str | None
     message: str
 

@@ -8,12 +8,11 @@ stopped at the end.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
-from pathlib import Path
-
-import os
 import uuid
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient

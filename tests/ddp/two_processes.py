@@ -1,4 +1,6 @@
-"""The torchrun check of tests/test_distributed.py: ``torchrun --standalone --nproc_per_node=2 two_processes.py OUT ddp``.
+"""The torchrun check of tests/test_distributed.py.
+
+Run as ``torchrun --standalone --nproc_per_node=2 two_processes.py OUT ddp``.
 
 Each process trains the same small model with camp_utils.train.fit on its
 share of the data (DistributedSampler, batch B per process), logs to

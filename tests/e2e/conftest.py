@@ -226,9 +226,9 @@ class _Lab:
             try:
                 self.api("GET", "api/status")
                 break
-            except (OSError, urllib.error.URLError):
+            except (OSError, urllib.error.URLError) as err:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not answer on {self.url} in 90 s:\n{self.log()}")
+                    raise RuntimeError(f"JupyterLab did not answer on {self.url} in 90 s:\n{self.log()}") from err
                 time.sleep(0.3)
         _Lab.started = True
 
