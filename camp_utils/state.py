@@ -1,7 +1,8 @@
 """Take a piece of state, give it back exactly as it was: modes, random state, weights, kernels.
 
 * :func:`eval_mode` / :func:`train_mode` -- every module's own train/eval flag;
-* :func:`seeded` -- the torch random state (CPU and the CUDA device in use);
+* :func:`seeded` -- the torch random state (CPU and the CUDA device in use),
+  and with ``host=True`` Python's ``random`` and numpy's global generator too;
 * :func:`deterministic_kernels` -- cuDNN's deterministic switches;
 * :func:`preserved` -- a model's parameters, buffers (also non-persistent
   ones), gradients and modes, and an optimizer's state and lrs;
@@ -19,9 +20,11 @@ module's own flag and restore it, whatever happens inside the block.
 from __future__ import annotations
 
 import copy
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim import Optimizer
@@ -64,22 +67,33 @@ def train_mode(model: nn.Module):
 
 
 @contextmanager
-def seeded(seed: int, device: str | torch.device | None = None) -> Iterator[None]:
+def seeded(seed: int, device: str | torch.device | None = None, *, host: bool = False) -> Iterator[None]:
     """``with seeded(0):`` runs the block from ``torch.manual_seed(seed)`` and gives the caller's random state back.
 
     The CPU generator is always forked; the CUDA generator of ``device`` too
     when it is a CUDA device (``fork_rng`` would otherwise fork every GPU,
-    and warn). Code after the block draws the numbers it would have drawn
-    without it.
+    and warn). With ``host=True`` Python's ``random`` and numpy's global
+    generator (which data pipelines and augmentations may draw from) are
+    seeded too (numpy with ``seed mod 2**32``) and given back. Code after the
+    block draws the numbers it would have drawn without it.
     """
     from .checks import check_int
 
     seed = check_int(seed, "seed")
     device = torch.device(device) if device is not None else torch.device("cpu")
     devices = [device.index or 0] if device.type == "cuda" else []
+    saved = (random.getstate(), np.random.get_state()) if host else None
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        yield
+        if saved is not None:
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
+        try:
+            yield
+        finally:
+            if saved is not None:
+                random.setstate(saved[0])
+                np.random.set_state(saved[1])
 
 
 @contextmanager

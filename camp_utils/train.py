@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,9 +37,11 @@ from .distributed import (
 )
 from .state import deterministic_kernels, eval_mode, model_device, seeded
 
-__all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "train_step", "progress_enabled"]
+__all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "train_step", "backward_pass", "unpack_batch",
+           "MixedPrecision", "mixed_precision", "progress_enabled"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+BatchFn = Callable[[Any], "tuple[torch.Tensor, torch.Tensor]"]
 
 
 @dataclass
@@ -195,6 +198,10 @@ def evaluate(
     loader: DataLoader,
     loss_fn: LossFn | None = None,
     device: str | torch.device | None = None,
+    *,
+    batch_fn: BatchFn | None = None,
+    accuracy: bool = True,
+    amp: bool = False,
 ) -> tuple[float, float]:
     """Mean loss per sample and accuracy (0..1) of ``model`` over ``loader``.
 
@@ -206,6 +213,13 @@ def evaluate(
     ``(B,)`` or class probabilities ``(B, classes)`` (e.g. one-hot), whose
     most likely class counts as the label for accuracy.
 
+    Keyword-only options (for loaders and losses beyond classification):
+    ``batch_fn(batch) -> (inputs, targets)`` unpacks batches that are not
+    ``(inputs, targets)`` pairs (see :func:`unpack_batch`); ``accuracy=False``
+    skips the accuracy (returned as ``nan``), so targets may be anything
+    ``loss_fn`` takes; ``amp=True`` runs the forward pass under autocast
+    (see :func:`mixed_precision`).
+
     Raises:
         ValueError: an empty loader, or targets of another shape.
         FloatingPointError: a batch's loss is NaN or inf; says whether the
@@ -214,23 +228,26 @@ def evaluate(
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if device is None:
         device = model_device(model)
+    precision = mixed_precision(device, amp)
     total_loss, correct, count = 0.0, 0, 0
     with eval_mode(model):
-        for i, (inputs, targets) in enumerate(loader):
+        for i, batch in enumerate(loader):
+            inputs, targets = unpack_batch(batch, batch_fn, where=f"batch {i}")
             inputs, targets = inputs.to(device), targets.to(device)
-            outputs = model(inputs)
-            batch_loss = _loss_total(loss_fn, loss_fn(outputs, targets), len(targets))
+            with precision.autocast():
+                outputs = model(inputs)
+                batch_loss = _loss_total(loss_fn, loss_fn(outputs, targets), len(targets))
             if not math.isfinite(batch_loss):
                 raise _nonfinite_error(batch_loss, f"evaluation, batch {i}", inputs, targets, outputs,
                                        model, None)
             total_loss += batch_loss
-            correct += _correct(outputs, targets)
+            correct += _correct(outputs, targets) if accuracy else 0
             count += len(targets)
     if _distributed_sampler(loader):  # each process evaluated its share: add them up
         total_loss, correct, count = all_reduce_sum([total_loss, correct, count], torch.device(device))
     if count == 0:
         raise ValueError("loader yielded no samples; is the dataset empty?")
-    return total_loss / count, correct / count
+    return total_loss / count, correct / count if accuracy else math.nan
 
 
 def _distributed_sampler(loader) -> bool:
@@ -291,6 +308,128 @@ class _TensorBoardLog:
         self.writer.flush()
 
 
+def unpack_batch(
+    batch: Any, batch_fn: BatchFn | None = None, *, where: str = "a batch"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs, targets)`` from one batch of a loader: ``batch_fn(batch)`` if given, else the batch itself.
+
+    ``batch_fn`` is how a loader of dicts (``lambda b: (b["image"], b["label"])``)
+    or of longer tuples (``lambda b: (b[0], b[2])``) is used.
+
+    Raises:
+        ValueError: the batch (or what ``batch_fn`` returned) is not a pair of
+            tensors; ``where`` says which batch, and the message says how to fix it.
+    """
+    source = "batch_fn" if batch_fn is not None else "loader"
+    if batch_fn is not None:
+        batch = batch_fn(batch)
+    if isinstance(batch, Mapping):
+        raise ValueError(f"{source} must yield (inputs, targets) pairs, got a {type(batch).__name__} with keys "
+                         f"{list(batch)[:4]} ({where}); pass batch_fn=lambda b: (b['...'], b['...']) "
+                         "or wrap the dataset so that it returns (inputs, targets)")
+    try:
+        inputs, targets = batch
+    except (TypeError, ValueError):
+        size = f" of {len(batch)}" if isinstance(batch, (tuple, list)) else ""
+        raise ValueError(f"{source} must yield (inputs, targets) pairs, got a {type(batch).__name__}{size} ({where}); "
+                         "pass batch_fn=lambda b: (inputs, targets) to pick them") from None
+    if not (isinstance(inputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
+        raise ValueError(f"{source} must yield (inputs, targets) pairs of tensors, got "
+                         f"({type(inputs).__name__}, {type(targets).__name__}) ({where}); a dataset of dicts needs "
+                         "batch_fn, a collate_fn or a wrapper that returns (inputs, targets)")
+    return inputs, targets
+
+
+@dataclass
+class MixedPrecision:
+    """How a training step computes: full precision, or autocast to ``dtype`` (with a ``GradScaler`` for float16).
+
+    Build it with :func:`mixed_precision`. ``autocast()`` is the context for
+    the forward pass and the loss, ``backward(loss)`` scales the loss when there
+    is a scaler, ``step(optimizer)`` steps (through the scaler) and says
+    whether the step was really taken: a ``GradScaler`` skips a step whose
+    gradients hold inf or NaN (and lowers its scale).
+    """
+
+    device_type: str = "cpu"
+    dtype: torch.dtype | None = None
+    scaler: torch.amp.GradScaler | None = None
+
+    def autocast(self) -> AbstractContextManager:
+        """``torch.autocast`` to :attr:`dtype`; a context that does nothing in full precision."""
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()``, on the scaled loss when there is a scaler."""
+        (loss if self.scaler is None else self.scaler.scale(loss)).backward()
+
+    def step(self, optimizer: Optimizer) -> bool:
+        """``optimizer.step()`` (through the scaler, then ``scaler.update()``); ``False`` if the scaler skipped it."""
+        if self.scaler is None:
+            optimizer.step()
+            return True
+        scale = self.scaler.get_scale()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        return self.scaler.get_scale() >= scale  # a skipped step backs the scale off
+
+
+def mixed_precision(device: str | torch.device, enabled: bool = True) -> MixedPrecision:
+    """The mixed precision PyTorch recommends on ``device``, or full precision when not ``enabled``.
+
+    CUDA: float16 autocast with a fresh ``torch.amp.GradScaler`` (float16's
+    range is small: without scaling, small gradients underflow to 0). Any
+    other device (CPU, MPS): bfloat16 autocast, which has float32's range, so
+    no scaler.
+    """
+    if not enabled:
+        return MixedPrecision()
+    kind = torch.device(device).type
+    if kind == "cuda":
+        return MixedPrecision(kind, torch.float16, torch.amp.GradScaler("cuda"))
+    return MixedPrecision(kind, torch.bfloat16, None)
+
+
+_FULL_PRECISION = MixedPrecision()
+
+
+def backward_pass(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: LossFn,
+    *,
+    weight: float = 1.0,
+    before_update: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
+    precision: MixedPrecision | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward, loss and backward of one batch, adding ``weight`` x its gradient to ``.grad``.
+
+    Returns ``(loss, outputs)``.
+
+    The part of :func:`train_step` between ``zero_grad()`` and ``step()``,
+    on its own so that gradients of several batches can be accumulated
+    before one step (``weight`` = the batch's share of the samples of that
+    step). ``loss`` is the unweighted loss of this batch.
+
+    Raises:
+        ValueError: ``loss_fn`` returned more than one number (``reduction="none"``).
+    """
+    precision = precision or _FULL_PRECISION
+    with precision.autocast():
+        outputs = model(inputs)
+        loss = loss_fn(outputs, targets)
+    if loss.dim() != 0:
+        raise ValueError(f"loss_fn must return one number per batch (reduction 'mean' or 'sum'), "
+                         f"got a tensor of shape {tuple(loss.shape)}")
+    if before_update is not None:
+        before_update(loss, outputs)
+    precision.backward(loss if weight == 1 else loss * weight)
+    return loss, outputs
+
+
 def train_step(
     model: nn.Module,
     optimizer: Optimizer,
@@ -305,21 +444,15 @@ def train_step(
     ``optimizer.zero_grad()``, ``outputs = model(inputs)``, ``loss = loss_fn(outputs, targets)``,
     ``loss.backward()``, ``optimizer.step()``. ``before_update(loss, outputs)``
     runs between the loss and the backward pass (``fit`` stops there on a NaN
-    loss, before it spreads into the weights). Used by :func:`fit` and
-    :func:`camp_utils.schedules.lr_find`.
+    loss, before it spreads into the weights). Used by :func:`fit`;
+    :func:`camp_utils.schedules.lr_find` uses its two halves,
+    :func:`backward_pass` and :meth:`MixedPrecision.step`, to accumulate.
 
     Raises:
         ValueError: ``loss_fn`` returned more than one number (``reduction="none"``).
     """
     optimizer.zero_grad()
-    outputs = model(inputs)
-    loss = loss_fn(outputs, targets)
-    if loss.dim() != 0:
-        raise ValueError(f"loss_fn must return one number per batch (reduction 'mean' or 'sum'), "
-                         f"got a tensor of shape {tuple(loss.shape)}")
-    if before_update is not None:
-        before_update(loss, outputs)
-    loss.backward()
+    loss, outputs = backward_pass(model, inputs, targets, loss_fn, before_update=before_update)
     optimizer.step()
     return loss, outputs
 

@@ -1,9 +1,18 @@
-"""The LR range test: sweep the lr, record the loss, suggest a robust point, give the state back."""
+"""The LR range test: sweep the lr, record the loss, suggest a robust point, give the state back.
+
+Beyond the exponential sweep of fastai and torch-lr-finder, :func:`lr_find`
+offers Smith's linear sweep and validation-loss mode, gradient accumulation,
+mixed precision (counting the optimizer steps really taken), a ``batch_fn``
+for loaders of dicts, and four suggestion rules side by side with a warning
+when they disagree by more than a decade.
+"""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,10 +22,12 @@ from torch.optim import Optimizer
 from ..checks import check_choice, check_int, check_number
 from ..distributed import all_reduce_sum, ensure_process_group, wrap_model
 from ..state import model_device, preserved, seeded
-from ..train import train_step
+from ..train import BatchFn, MixedPrecision, backward_pass, evaluate, mixed_precision, unpack_batch
 from .trace import _lr_value
 
 __all__ = ["LRFindResult", "lr_find"]
+
+_MAX_SKIPPED_IN_A_ROW = 25  # a GradScaler halves its scale per skip: 2**-25 of it is far below any useful scale
 
 
 @dataclass
@@ -38,6 +49,14 @@ class LRFindResult:
         runs: the raw losses of each repeat (``runs[r][i]`` at ``lrs[i]``).
         suggestions: each repeat's own suggestion by the same rule, so the
             spread of a single test can be seen.
+        rules: the lr each suggestion rule reads off the mean smoothed curve:
+            ``"fall"`` (= ``suggestion``), ``"steepest"`` (= ``steepest_lr``),
+            ``"valley"`` (fastai's default rule) and ``"minimum/10"``
+            (``min_loss_lr / 10``, fastai's older rule of thumb). When the
+            largest is more than 10 times the smallest, :func:`lr_find` warns.
+        skipped: optimizer steps the ``GradScaler`` skipped (inf/NaN
+            gradients under float16, all repeats together); they did not
+            advance the lr.
     """
 
     lrs: list[float] = field(default_factory=list)
@@ -49,6 +68,8 @@ class LRFindResult:
     diverged: bool = False
     runs: list[list[float]] = field(default_factory=list)
     suggestions: list[float] = field(default_factory=list)
+    rules: dict[str, float] = field(default_factory=dict)
+    skipped: int = 0
 
 
 def _smooth(losses: Sequence[float], smooth: float) -> list[float]:
@@ -100,6 +121,62 @@ def _fallen(smoothed: Sequence[float], fall: float, skip_start: int) -> int:
     return int(below[0]) if len(below) else low
 
 
+def _valley(smoothed: Sequence[float]) -> int:
+    """Index that fastai's "valley" rule picks: part-way down the longest descent of ``smoothed``.
+
+    The longest descent is the longest strictly decreasing subsequence (its
+    points need not be neighbours, so noise does not cut it short), found by
+    the classic O(n^2) recurrence ``length[i] = 1 + max(length[j] : j < i,
+    y[j] > y[i])``. Between its first point ``a`` and its last ``b`` the rule
+    takes ``a + int(span/3) + int(span/6)`` with ``span = b - a``, about half-way.
+    (fastai takes ``a = b - length``; following the subsequence back to its
+    real first point is a small correction of ours.)
+    """
+    y = np.asarray(smoothed, dtype=float)
+    length = np.ones(len(y), dtype=int)
+    previous = np.full(len(y), -1)
+    for i in range(1, len(y)):
+        higher = np.nonzero(y[:i] > y[i])[0]
+        if len(higher):
+            j = higher[np.argmax(length[higher])]
+            length[i], previous[i] = length[j] + 1, j
+    end = start = int(np.argmax(length))
+    while previous[start] >= 0:
+        start = int(previous[start])
+    span = end - start
+    return start + int(span / 3) + int(span / 6)
+
+
+def _rules(lrs: list[float], smoothed: list[float], fall_index: int, skip_start: int) -> dict[str, float]:
+    """Every suggestion rule's lr on one curve (the lrs and smoothed losses left by :func:`_suggestion_index`)."""
+    return {
+        "fall": lrs[fall_index],
+        "steepest": lrs[_steepest(lrs, smoothed, skip_start)],
+        "valley": lrs[_valley(smoothed)],
+        "minimum/10": lrs[int(np.argmin(smoothed))] / 10,
+    }
+
+
+def _warn_if_rules_disagree(rules: dict[str, float]) -> None:
+    low, high = min(rules.values()), max(rules.values())
+    if high > 10 * low:
+        shown = ", ".join(f"{name} {lr:.2g}" for name, lr in rules.items())
+        warnings.warn(f"lr_find: the suggestion rules disagree by {high / low:.0f}x, more than a decade ({shown}); "
+                      "the curve has no clear descent: try repeats=3 or more, a wider lr range or more steps",
+                      UserWarning, stacklevel=3)
+
+
+def _cycle(loader: Iterable, name: str) -> Iterator[Any]:
+    """The loader's batches again and again (a fresh pass whenever one ends)."""
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError(f"{name} has no batches; is the dataset empty?")
+
+
 def _suggestion_index(lrs: list[float], smoothed: list[float], diverged: bool, fall: float,
                       skip_start: int) -> tuple[list[float], list[float], int]:
     finite = [i for i, v in enumerate(smoothed) if math.isfinite(v)]
@@ -126,6 +203,10 @@ def lr_find(
     sweep: str = "exponential",
     seed: int = 0,
     device: str | torch.device | None = None,
+    val_loader: Iterable | None = None,
+    accumulate: int = 1,
+    amp: bool = False,
+    batch_fn: BatchFn | None = None,
 ) -> LRFindResult:
     """The LR range test (Smith 2017, "Cyclical Learning Rates", section 3.3; fastai's ``lr_find``).
 
@@ -160,6 +241,39 @@ def lr_find(
     state. Give each process its own share of the data (a
     ``DistributedSampler``).
 
+    Beyond the libraries (all off by default; the defaults give the classic test):
+
+    * **Validation mode** (``val_loader``), Smith's original: after each step
+      the recorded loss is the mean loss per sample over the whole
+      ``val_loader`` (model in eval mode, no gradients, every module's own
+      flag given back), not the training batch's. Smoother, but it costs a
+      pass over ``val_loader`` per step: keep it small.
+    * **Gradient accumulation** (``accumulate=k``): each optimizer step sums
+      the gradients of ``k`` batches, each weighted by its share of the step's
+      samples, and the recorded loss is their loss averaged the same way (a
+      sample-weighted mean). For a ``loss_fn`` that averages over the batch
+      (``reduction="mean"``, the default), one step over ``k`` batches of
+      ``B`` is therefore one step over a batch of ``kB``. The lr advances
+      once per optimizer step: ``num_iter`` steps draw ``k * num_iter`` batches.
+    * **Mixed precision** (``amp=True``): the forward pass and the loss run
+      under ``torch.autocast`` for the model's device -- float16 with a fresh
+      ``torch.amp.GradScaler`` on CUDA, bfloat16 elsewhere (CPU). A step the
+      scaler skips (inf/NaN gradients while it finds its scale) is not
+      counted: it is retried at the same lr, so ``lrs[i]`` is always the lr of
+      the ``i``-th step really taken (``skipped`` counts them; after
+      25 skips in a row the test stops as diverged).
+    * **Other batch layouts** (``batch_fn``): ``batch_fn(batch) -> (inputs,
+      targets)`` unpacks every batch of ``loader`` and ``val_loader``, e.g.
+      ``lambda b: (b["image"], b["label"])``. A hook on the *batch* rather
+      than a ``loss_fn(model, batch)``: ``loss_fn`` keeps its meaning
+      (``loss_fn(outputs, targets)``, as in :func:`camp_utils.train.fit`), the
+      step stays the shared :func:`camp_utils.train.backward_pass`, and the
+      test can still see the inputs (to blame NaN data) and count samples
+      (to weight accumulated batches).
+    * **Four rules side by side** (``rules``), and a ``UserWarning`` when
+      they disagree by more than a factor of 10: then no single number
+      should be trusted.
+
     Args:
         model: the network; its loss is ``loss_fn(model(inputs), targets)``.
         optimizer: built on ``model``'s parameters (its kind and settings,
@@ -178,17 +292,28 @@ def lr_find(
         sweep: ``"exponential"`` (the formula above, fastai's) or ``"linear"``
             (``lr_i = start_lr + (end_lr - start_lr) * i / (num_iter - 1)``, as in
             Smith's paper; it spends most batches at large lrs).
-        seed: seeds shuffling and dropout inside the test (repeat ``r`` uses ``seed + r``).
+        seed: seeds shuffling and dropout inside the test (repeat ``r`` uses
+            ``seed + r``), and Python's ``random`` and numpy's global generator
+            for augmentations that draw from them; the caller's states of all
+            three are given back.
         device: default: where the model's parameters are.
+        val_loader: if given, record the mean loss over it after each step (see above).
+        accumulate: batches (>= 1) whose gradients make one optimizer step.
+        amp: mixed precision (``True``/``False``; see above).
+        batch_fn: turns each batch into ``(inputs, targets)`` (see above).
 
     Returns:
         An :class:`LRFindResult`; ``suggestion`` is one of the tried lrs.
 
+    Warns:
+        UserWarning: the suggestion rules disagree by more than a decade.
+
     Raises:
         ValueError: bad ``start_lr``/``end_lr``, ``num_iter``, ``smooth``,
-            ``diverge``, ``skip_start``, ``fall``, ``repeats``; ``optimizer`` not
-            an Optimizer or not holding ``model``'s parameters; ``loader``
-            yields no batches.
+            ``diverge``, ``skip_start``, ``fall``, ``repeats``, ``accumulate``,
+            ``amp``, ``batch_fn``; ``optimizer`` not an Optimizer or not holding
+            ``model``'s parameters; ``loader`` or ``val_loader`` yields no
+            batches, or batches that are not ``(inputs, targets)``.
         FloatingPointError: a loss is NaN/inf because of the data (NaN or inf
             inputs), or already at the first batch; a NaN/inf loss at a large
             lr after finite ones is the blow-up the test looks for (``diverged``).
@@ -212,12 +337,17 @@ def lr_find(
     skip_start = check_int(skip_start, "skip_start", minimum=0)
     repeats = check_int(repeats, "repeats", minimum=1, what="sweeps to average")
     seed = check_int(seed, "seed")
-    try:
-        batches = len(loader)  # type: ignore[arg-type]
-    except TypeError:
-        batches = None
-    if batches == 0:
-        raise ValueError("loader has no batches; is the dataset empty?")
+    accumulate = check_int(accumulate, "accumulate", minimum=1, what="batches per optimizer step")
+    amp = check_choice(amp, "amp", (False, True))
+    if batch_fn is not None and not callable(batch_fn):
+        raise ValueError(f"batch_fn must be a function batch -> (inputs, targets), got {type(batch_fn).__name__}")
+    for name, given in (("loader", loader), ("val_loader", val_loader)):
+        try:
+            empty = given is not None and len(given) == 0  # type: ignore[arg-type]
+        except TypeError:
+            empty = False
+        if empty:
+            raise ValueError(f"{name} has no batches; is the dataset empty?")
 
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = torch.device(device) if device is not None else model_device(model)
@@ -237,42 +367,48 @@ def lr_find(
         return start_lr * factor**i
     result = LRFindResult()
 
-    def one_sweep() -> tuple[list[float], bool]:
-        losses: list[float] = []
-        iterator = iter(loader)
-        average, best = 0.0, math.inf
-        for i in range(num_iter):
-            try:
-                batch = next(iterator)
-            except StopIteration:
-                iterator = iter(loader)
-                try:
-                    batch = next(iterator)
-                except StopIteration:
-                    raise ValueError("loader has no batches; is the dataset empty?") from None
-            if isinstance(batch, Mapping):
-                raise ValueError(f"loader must yield (inputs, targets) pairs, got a {type(batch).__name__} with keys "
-                                 f"{list(batch)[:4]}; wrap the dataset so that it returns (inputs, targets)")
-            try:
-                inputs, targets = batch
-            except (TypeError, ValueError):
-                raise ValueError(f"loader must yield (inputs, targets) pairs, got a {type(batch).__name__}") from None
-            if not (isinstance(inputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
-                raise ValueError("loader must yield (inputs, targets) pairs of tensors, got "
-                                 f"({type(inputs).__name__}, {type(targets).__name__}); a dataset of dicts needs a "
-                                 "collate_fn or a wrapper that returns (inputs, targets)")
+    def validation_loss(i: int) -> float:
+        try:
+            return evaluate(model, val_loader, loss_fn, device, batch_fn=batch_fn, accuracy=False, amp=amp)[0]
+        except FloatingPointError as err:
+            if i == 0:
+                raise FloatingPointError(f"lr_find: the validation loss after step 0 is not finite: {err}") from None
+            return math.inf  # a blow-up at a large lr: the test stops here
+
+    def one_step(batches: Iterator[Any], precision: MixedPrecision, drawn: int) -> tuple[float, float, bool, str]:
+        """One optimizer step over ``accumulate`` batches: (loss, 1.0 if an input was not finite, taken, where)."""
+        pairs = [unpack_batch(next(batches), batch_fn, where=f"batch {drawn + j}") for j in range(accumulate)]
+        where = f"batch {drawn}" if accumulate == 1 else f"the step of batches {drawn}-{drawn + accumulate - 1}"
+        count = sum(len(targets) for _, targets in pairs)
+        for j, (_, targets) in enumerate(pairs):
             if len(targets) == 0:
-                raise ValueError(f"loader yielded an empty batch (batch {i}): a mean loss over no samples is NaN; "
-                                 "check the sampler and the dataset")
+                raise ValueError(f"loader yielded an empty batch (batch {drawn + j}): a mean loss over no samples "
+                                 "is NaN; check the sampler and the dataset")
+        optimizer.zero_grad()
+        value, bad_inputs = 0.0, 0.0
+        for inputs, targets in pairs:
+            inputs, targets = inputs.to(device), targets.to(device)
+            share = len(targets) / count
+            loss, _ = backward_pass(trained, inputs, targets, loss_fn, weight=share, precision=precision)
+            value += loss.item() * share
+            bad_inputs = max(bad_inputs, float(not torch.isfinite(inputs).all()))
+        return value, bad_inputs, precision.step(optimizer), where
+
+    def one_sweep() -> tuple[list[float], bool, int]:
+        losses: list[float] = []
+        batches = _cycle(loader, "loader")
+        precision = mixed_precision(device, amp)  # a fresh GradScaler (on CUDA) for every sweep
+        average, best, drawn, skipped, in_a_row = 0.0, math.inf, 0, 0, 0
+        while len(losses) < num_iter:
+            i = len(losses)  # optimizer steps taken so far: the lr advances only with them
             lr = lr_at(i)
             for group, ratio in zip(optimizer.param_groups, ratios):
                 if isinstance(group["lr"], torch.Tensor):
                     group["lr"].fill_(lr * ratio)
                 else:
                     group["lr"] = lr * ratio
-            inputs, targets = inputs.to(device), targets.to(device)
-            loss, _ = train_step(trained, optimizer, inputs, targets, loss_fn)
-            value, bad_inputs = loss.item(), float(not torch.isfinite(inputs).all())
+            value, bad_inputs, taken, where = one_step(batches, precision, drawn)
+            drawn += accumulate
             if world > 1:  # one curve for all processes: the mean loss; a NaN anywhere stops every one
                 total, bad_inputs = all_reduce_sum([value, bad_inputs], device)
                 value = total / world
@@ -280,14 +416,22 @@ def lr_find(
                 # Not a blow-up of a too-large lr: nothing can be measured from here on.
                 cause = ("the inputs of that batch contain NaN or inf: check the data" if bad_inputs else
                          "at the smallest lr already: check the model, loss_fn and the targets")
-                raise FloatingPointError(f"lr_find: the loss of batch {i} is {value} ({cause})")
+                raise FloatingPointError(f"lr_find: the loss of {where} is {value} ({cause})")
+            if not taken:  # the GradScaler skipped the step: same lr again
+                skipped, in_a_row = skipped + 1, in_a_row + 1
+                if in_a_row > _MAX_SKIPPED_IN_A_ROW:
+                    return losses, True, skipped
+                continue
+            in_a_row = 0
+            if val_loader is not None:
+                value = validation_loss(i)
             losses.append(value)
             average = smooth * average + (1 - smooth) * value
             smoothed = average / (1 - smooth ** len(losses))
             if not math.isfinite(smoothed) or (i > 0 and smoothed > diverge * best):
-                return losses, True
+                return losses, True, skipped
             best = min(best, smoothed)
-        return losses, False
+        return losses, False, skipped
 
     world = ensure_process_group(device)
     with preserved(model, optimizer):
@@ -296,22 +440,26 @@ def lr_find(
         if not model.training:
             model.train()
         for r in range(repeats):
-            with preserved(model, optimizer), seeded(seed + r, device):  # every sweep from the caller's state
-                losses, diverged = one_sweep()
+            # every sweep from the caller's state
+            with preserved(model, optimizer), seeded(seed + r, device, host=True):
+                losses, diverged, skipped = one_sweep()
             result.runs.append(losses)
             result.diverged = result.diverged or diverged
+            result.skipped += skipped
 
     steps = min(len(run) for run in result.runs)
     result.lrs = [lr_at(i) for i in range(steps)]
     result.losses = [float(np.mean([run[i] for run in result.runs])) for i in range(steps)]
     result.smoothed = _smooth(result.losses, smooth)
     lrs, smoothed, index = _suggestion_index(result.lrs, result.smoothed, result.diverged, fall, skip_start)
-    result.suggestion = lrs[index]
+    result.rules = _rules(lrs, smoothed, index, skip_start)
+    result.suggestion = result.rules["fall"]
     result.min_loss_lr = lrs[int(np.argmin(smoothed))]
-    result.steepest_lr = lrs[_steepest(lrs, smoothed, skip_start)]
+    result.steepest_lr = result.rules["steepest"]
     for run in result.runs:
         own_lrs, _, own = _suggestion_index([lr_at(i) for i in range(len(run))], _smooth(run, smooth),
                                                        len(run) < num_iter or not math.isfinite(run[-1]),
                                                        fall, skip_start)
         result.suggestions.append(own_lrs[own])
+    _warn_if_rules_disagree(result.rules)
     return result
