@@ -476,22 +476,7 @@ def test_lr_find_explains_an_empty_batch():
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, num_iter=3)
 
 
-def test_training_after_lr_find_is_bit_for_bit_training_without_it():
-    from dataclasses import asdict
-
-    from camp_utils.train import fit
-
-    def run(with_range_test):
-        model, loader = _problem()  # BatchNorm and Dropout: statistics and the RNG must come back too
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        if with_range_test:
-            lr_find(model, optimizer, loader, num_iter=30, end_lr=10, repeats=2)
-        history = fit(model, optimizer, loader, loader, epochs=2, progress=False, device="cpu", seed=3)
-        return asdict(history), {k: v.clone() for k, v in model.state_dict().items()}
-
-    (plain, plain_state), (after, after_state) = run(False), run(True)
-    assert after == plain
-    assert all(torch.equal(after_state[k], v) for k, v in plain_state.items())
+# fit after lr_find == fit alone, bit for bit: tests/test_lr_find.py (every option, host RNGs too)
 
 
 def test_lr_find_can_sweep_linearly_as_smith_did():
