@@ -1,4 +1,4 @@
-"""lr_find beyond the libraries: validation mode, accumulation, mixed precision, batch_fn, rules side by side, restore."""
+"""lr_find beyond the libraries: validation mode, accumulation, mixed precision, batch_fn, rules, restore."""
 import random
 import warnings
 from dataclasses import asdict
@@ -124,7 +124,8 @@ def test_steps_the_grad_scaler_skips_do_not_advance_the_lr(monkeypatch):
 
     # CPU stand-in for CUDA's float16 + GradScaler: a real GradScaler on the CPU, and gradients made inf on demand
     monkeypatch.setattr(module, "mixed_precision",
-                        lambda device, enabled: MixedPrecision("cpu", None, torch.amp.GradScaler("cpu", init_scale=4.0)))
+                        lambda device, enabled: MixedPrecision("cpu", None,
+                                                               torch.amp.GradScaler("cpu", init_scale=4.0)))
     x, y = _data(n=64)
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     model = _mlp()
@@ -162,7 +163,8 @@ def test_batch_fn_reads_dicts_and_longer_tuples_like_pairs():
     with pytest.raises(ValueError, match=r"loader must yield \(inputs, targets\) pairs, got a tuple of 3 "
                                          r"\(batch 0\); pass batch_fn"):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), triples, num_iter=3)
-    with pytest.raises(ValueError, match=r"batch_fn must yield \(inputs, targets\) pairs of tensors, got \(Tensor, str\)"):
+    with pytest.raises(ValueError,
+                       match=r"batch_fn must yield \(inputs, targets\) pairs of tensors, got \(Tensor, str\)"):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), dicts, num_iter=3,
                 batch_fn=lambda b: (b["image"], "label"))
 

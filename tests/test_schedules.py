@@ -461,7 +461,8 @@ def test_the_explorer_catalogue_is_built_once_and_matches_the_menu():
     assert set(_explorer_catalogue()) == set(EXPLORER_SCHEDULERS)
 
 
-@pytest.mark.parametrize("kwargs, word", [({"epochs": 1000}, "epochs must be an int from 1 to 400 .the explorer.s slider range"),
+@pytest.mark.parametrize("kwargs, word", [({"epochs": 1000},
+                                           "epochs must be an int from 1 to 400 .the explorer.s slider range"),
                                           ({"steps_per_epoch": 50}, "steps_per_epoch must be an int from 1 to 20"),
                                           ({"lr": 50.0}, r"lr must be a finite number in \[1e-05, 10\]")])
 def test_the_explorer_refuses_values_its_sliders_would_clamp(kwargs, word):
