@@ -7,10 +7,12 @@
 
 The Chinese notebooks are *built*, never edited by hand. A built notebook is the
 executed English notebook (``notebooks/NN_name.ipynb``) with the source of every
-markdown cell replaced by its translation from ``translations/zh/NN_name.md``;
-code cells, their outputs, execution counts, attachments and all metadata are
-copied unchanged, so the code a learner runs and the outputs they compare with
-are the English edition's, byte for byte. Relative links and images in the
+markdown cell replaced by its translation from ``translations/zh/NN_name.md``
+and every comment in a code cell replaced by its translation from
+``translations/zh/code/NN_name.md``. Everything else -- the code itself (strings
+included), outputs, execution counts, attachments and all metadata -- is copied
+unchanged, so the code a learner runs and the outputs they compare with are the
+English edition's, byte for byte once comments are removed. Relative links and images in the
 markdown (``img/20_x.png``) are written as in English and re-pointed from
 ``notebooks/zh/`` when building (:func:`relink`).
 
@@ -37,7 +39,27 @@ Updating after the English lesson changed::
 ``--sync`` keeps every translation whose English text is unchanged, also when
 cells were re-ordered or their ids renumbered (it matches them by hash), drops
 entries of deleted cells and writes the entries in notebook order. A change
-that touches only code cells or outputs needs just the rebuild.
+that touches only code (not its comments) or outputs needs just the rebuild.
+
+Comments in code cells are translated in ``translations/zh/code/NN_name.md``,
+one entry per code cell that has comments, keyed by the cell id; inside it, one
+``en:``/``zh:`` pair per comment, keyed by the English comment's exact text::
+
+    <!-- code: ba9984a4 -->
+    en: # wrong: before optimizer.step()
+    zh: # 错误：在 optimizer.step() 之前调用
+
+Comments are found with :mod:`tokenize`, so a ``#`` inside a string is never
+touched; strings are not translated (what a cell prints is compared with the
+English outputs; learner-facing messages of ``camp_utils`` are translated at run
+time with ``CAMP_LANG=zh`` instead, see ``camp_utils/messages.py``). Markers and
+pragmas (``# NBVAL_IGNORE_OUTPUT``, ``# noqa``, ``# type:``, ...) are kept as
+they are and need no entry. When an English comment is edited, its old pair no
+longer matches: ``--check`` reports the comment as untranslated and the pair as
+stale, the build refuses, and ``--sync`` writes the new comment with an empty
+``zh:`` (keeping the old pair's Chinese on a ``was:`` line to start from). A
+``zh:`` equal to the English keeps the comment in English (for comments that are
+code, such as ``# (B, 64, 8, 8)``).
 
 Only the standard library is used; ``tests/test_zh_edition.py`` imports this
 file and fails whenever a committed Chinese notebook is not what a build would
@@ -48,10 +70,12 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import io
 import json
 import os
 import re
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +97,9 @@ After the English notebook changed: python tools/build_zh.py --sync {lesson}
 """
 
 __all__ = ["Entry", "Lesson", "Problem", "english_hash", "parse_translation", "format_translation",
-           "lessons", "find_lesson", "relink", "build_notebook", "problems", "sync", "write_notebook", "main"]
+           "lessons", "find_lesson", "relink", "build_notebook", "problems", "sync", "write_notebook", "main",
+           "comments", "strip_comments", "replace_comments", "parse_code_translation", "format_code_translation",
+           "code_problems", "sync_code", "is_pragma"]
 
 
 class BuildError(Exception):
@@ -111,6 +137,11 @@ class Lesson:
     tr_path: Path
     zh_path: Path
     root: Path = field(default=ROOT, repr=False)
+
+    @property
+    def code_path(self) -> Path:
+        """The translations of the comments in the code cells: ``translations/zh/code/NN_name.md``."""
+        return self.tr_path.parent / "code" / self.tr_path.name
 
     @property
     def number(self) -> str:
@@ -310,6 +341,235 @@ def relink(text: str, lesson: Lesson) -> str:
     return "".join(p if i % 2 else outside_code(p) for i, p in enumerate(_CODE.split(text)))
 
 
+# --- comments in code cells ---------------------------------------------------------------------
+
+CODE_MARKER = re.compile(r"^<!-- code: (?P<id>[A-Za-z0-9_-]+) -->$")
+CODE_HEADER = """<!--
+Chinese comments (中文注释) for the code cells of notebooks/{en} -> notebooks/zh/{en}
+Built by: python tools/build_zh.py {lesson}
+One entry per code cell with comments: a marker line with the cell's id, then for
+each comment an "en:" line (the English comment, exactly as in the cell) and a
+"zh:" line (its translation, starting with "#"). Only comments are translated: the
+code and its strings stay as in English. A "zh:" equal to its "en:" keeps the
+English (comments that are code). An empty "zh:" still needs translating; the
+"was:" line below it, if any, is the old translation of the comment it replaced.
+Markers and pragmas (# NBVAL_IGNORE_OUTPUT, # noqa, ...) are never translated.
+After the English notebook changed: python tools/build_zh.py --sync {lesson}
+-->
+"""
+PRAGMA = re.compile(r"#\s*(NBVAL_[A-Z_]+|noqa\b|type:|pragma\b|fmt:|ruff:|pylint:|isort:|nosec\b)")
+_KEPT_TAIL = re.compile(r"#\s*(noqa\b[^#]*|type:\s*ignore\S*)")
+_MAGIC = re.compile(r"^\s*[%!]")
+
+
+def is_pragma(comment: str) -> bool:
+    """True for a comment the tools read (``# NBVAL_IGNORE_OUTPUT``, ``# noqa: E501``, ...): never translated."""
+    return bool(PRAGMA.match(comment))
+
+
+@dataclass
+class CodeEntry:
+    """The translated comments of one code cell: English comment text -> Chinese comment (``""``: not yet)."""
+
+    cell_id: str
+    comments: dict[str, str] = field(default_factory=dict)
+    was: dict[str, str] = field(default_factory=dict)
+
+
+def _comment_tokens(source: str) -> list[tuple[int, int, str]]:
+    """``(line index, column, text)`` of every comment in a code cell's source, found with :mod:`tokenize`.
+
+    IPython lines (``%magic``, ``!shell``) are left out. Raises ``tokenize.TokenError``
+    or ``SyntaxError`` for source that Python cannot tokenize.
+    """
+    lines = source.split("\n")
+    masked = "\n".join("" if _MAGIC.match(line) else line for line in lines)
+    tokens = tokenize.generate_tokens(io.StringIO(masked).readline)
+    return [(t.start[0] - 1, t.start[1], t.string) for t in tokens if t.type == tokenize.COMMENT]
+
+
+def comments(source: str) -> list[str]:
+    """The comments of a code cell that take a translation (pragmas left out), in order, each once."""
+    found = []
+    for _, _, text in _comment_tokens(source):
+        text = text.rstrip()
+        if not is_pragma(text) and text not in found:
+            found.append(text)
+    return found
+
+
+def _edit_comments(source: str, change) -> str:
+    lines = source.split("\n")
+    for row, col, text in reversed(_comment_tokens(source)):
+        if is_pragma(text.rstrip()):
+            continue
+        line = lines[row]
+        lines[row] = change(line[:col], text.rstrip(), line[col + len(text):])
+    return "\n".join(lines)
+
+
+def strip_comments(source: str) -> str:
+    """The source with every comment but the pragmas removed (and the spaces before it): what must not drift."""
+    return _edit_comments(source, lambda before, text, after: (before + after).rstrip())
+
+
+def replace_comments(source: str, table: dict[str, str]) -> str:
+    """The source with each comment found in ``table`` (English text -> Chinese) replaced; strings are untouched."""
+    return _edit_comments(source, lambda before, text, after: before + (table.get(text) or text) + after)
+
+
+def parse_code_translation(text: str, name: str = "code translation") -> list[CodeEntry]:
+    """Parse ``translations/zh/code/NN_name.md`` (text before the first marker is a header and ignored).
+
+    Raises:
+        BuildError: a cell or a comment appears twice, a "zh:" line without its "en:", or a line that is none of
+            marker, ``en:``, ``zh:``, ``was:`` or blank.
+    """
+    entries: list[CodeEntry] = []
+    english: str | None = None
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        where = f"{name}, line {number}"
+        match = CODE_MARKER.match(line.rstrip())
+        if match:
+            if any(e.cell_id == match["id"] for e in entries):
+                raise BuildError(f"{where}: cell {match['id']} has two entries")
+            entries.append(CodeEntry(match["id"]))
+            english = None
+        elif line.startswith("<!-- code:"):
+            raise BuildError(f"{where}: malformed marker {line!r}; expected '<!-- code: ID -->'")
+        elif not entries or not line.strip():
+            continue
+        elif line.startswith("en:"):
+            english = line[3:].strip()
+            if english in entries[-1].comments:
+                raise BuildError(f"{where}: the comment {english!r} has two translations in cell "
+                                 f"{entries[-1].cell_id}")
+            entries[-1].comments[english] = ""
+        elif line.startswith(("zh:", "was:")):
+            kind, _, value = line.partition(":")
+            if english is None:
+                raise BuildError(f"{where}: a '{kind}:' line must follow its 'en:' line")
+            (entries[-1].comments if kind == "zh" else entries[-1].was)[english] = value.strip()
+        else:
+            raise BuildError(f"{where}: expected a marker '<!-- code: ID -->' or a line starting with 'en:', "
+                             f"'zh:' or 'was:', got {line!r}")
+    return entries
+
+
+def format_code_translation(lesson: Lesson, entries: list[CodeEntry]) -> str:
+    """The text of a comment translation file (inverse of :func:`parse_code_translation`)."""
+    parts = [CODE_HEADER.format(en=lesson.en_path.name, lesson=lesson.number)]
+    for e in entries:
+        lines = [f"<!-- code: {e.cell_id} -->"]
+        for en, zh in e.comments.items():
+            lines += [f"en: {en}", f"zh: {zh}".rstrip()]
+            if e.was.get(en):
+                lines.append(f"was: {e.was[en]}")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def _code_entries(lesson: Lesson) -> list[CodeEntry] | None:
+    if not lesson.code_path.exists():
+        return None
+    return parse_code_translation(lesson.code_path.read_text(encoding="utf-8"), lesson.rel(lesson.code_path))
+
+
+def _cell_comments(lesson: Lesson, cell: dict) -> list[str]:
+    try:
+        return comments(cell_text(cell))
+    except (tokenize.TokenError, SyntaxError) as err:
+        raise BuildError(f"cell {cell['id']} of {lesson.rel(lesson.en_path)}: Python cannot tokenize its code "
+                         f"({err}), so its comments cannot be found") from err
+
+
+def code_problems(lesson: Lesson, nb: dict | None = None,
+                  entries: list[CodeEntry] | None = None) -> list[Problem]:
+    """Comments of the English code cells without a current translation, and stale or wrong entries."""
+    nb = _english(lesson) if nb is None else nb
+    entries = _code_entries(lesson) if entries is None else entries
+    tr = lesson.rel(lesson.code_path)
+    fix = f"run `{lesson.sync_command}`, write the empty 'zh:' lines in {tr}, then `{lesson.build_command}`"
+    wanted = {c["id"]: _cell_comments(lesson, c) for c in nb["cells"] if c["cell_type"] == "code"}
+    if entries is None:
+        if any(wanted.values()):
+            return [Problem(lesson, None, f"{tr} does not exist: start it with `{lesson.sync_command}`, "
+                                          f"then translate its comments")]
+        return []
+    by_id = {e.cell_id: e for e in entries}
+    found = []
+    for cid, texts in wanted.items():
+        entry = by_id.get(cid, CodeEntry(cid))
+        for en in texts:
+            zh = entry.comments.get(en, "")
+            if not zh:
+                found.append(Problem(lesson, cid, f"the comment {en!r} has no translation: {fix}"))
+            elif not zh.startswith("#"):
+                found.append(Problem(lesson, cid, f"the translation of {en!r} in {tr} must start with '#' "
+                                                  f"(it is a comment), got {zh!r}"))
+            else:
+                for tail in _KEPT_TAIL.findall(en):
+                    if tail.strip() not in zh:
+                        found.append(Problem(lesson, cid, f"the translation of {en!r} in {tr} drops the "
+                                                          f"pragma '# {tail.strip()}': keep it as it is"))
+    for e in entries:
+        if e.cell_id not in wanted:
+            found.append(Problem(lesson, e.cell_id, f"{tr} has an entry for a cell that is not a code cell of the "
+                                                    f"English notebook any more: run `{lesson.sync_command}`"))
+            continue
+        for en in e.comments:
+            if en not in wanted[e.cell_id]:
+                found.append(Problem(lesson, e.cell_id, f"stale entry in {tr}: the English comment {en!r} is not "
+                                                        f"in the cell any more (edited or removed): run "
+                                                        f"`{lesson.sync_command}`"))
+    return found
+
+
+def sync_code(lesson: Lesson) -> dict[str, list[str]]:
+    """Rewrite the comment translations to match the English code cells; return the comments by what happened.
+
+    Keys: ``kept`` (same cell, same English comment), ``moved`` (the same comment
+    translated in another cell), ``new`` (written with an empty ``zh:``; the old
+    translation of a removed comment of the same cell, if any, goes on its
+    ``was:`` line), ``dropped``. Values are ``"<cell id>: <comment>"``.
+    """
+    nb = _english(lesson)
+    old = _code_entries(lesson) or []
+    by_id = {e.cell_id: e for e in old}
+    anywhere = {en: zh for e in old for en, zh in e.comments.items() if zh}
+    report: dict[str, list[str]] = {"kept": [], "moved": [], "new": [], "dropped": []}
+    entries = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        texts = _cell_comments(lesson, cell)
+        if not texts:
+            continue
+        before = by_id.get(cell["id"], CodeEntry(cell["id"]))
+        gone = [zh or before.was.get(en, "") for en, zh in before.comments.items() if en not in texts]
+        entry = CodeEntry(cell["id"])
+        for en in texts:
+            name = f"{cell['id']}: {en}"
+            if before.comments.get(en):
+                entry.comments[en] = before.comments[en]
+                report["kept"].append(name)
+            elif en in anywhere:
+                entry.comments[en] = anywhere[en]
+                report["moved"].append(name)
+            else:
+                entry.comments[en] = ""
+                hint = before.was.get(en) or (gone.pop(0) if gone else "")
+                if hint:
+                    entry.was[en] = hint
+                report["new"].append(name)
+        entries.append(entry)
+    now = {(e.cell_id, en) for e in entries for en in e.comments}
+    report["dropped"] = [f"{e.cell_id}: {en}" for e in old for en in e.comments if (e.cell_id, en) not in now]
+    lesson.code_path.parent.mkdir(parents=True, exist_ok=True)
+    lesson.code_path.write_text(format_code_translation(lesson, entries), encoding="utf-8")
+    return report
+
+
 def build_notebook(lesson: Lesson) -> dict:
     """The Chinese notebook as a dict: the English one with every markdown source translated.
 
@@ -318,14 +578,18 @@ def build_notebook(lesson: Lesson) -> dict:
     """
     nb = _english(lesson)
     entries = _entries(lesson)
-    found = translation_problems(lesson, nb, entries)
+    code_entries = _code_entries(lesson)
+    found = translation_problems(lesson, nb, entries) + code_problems(lesson, nb, code_entries)
     if found:
         raise BuildError("cannot build " + lesson.rel(lesson.zh_path) + ":\n" + "\n".join(f"  - {p}" for p in found))
     by_id = {e.cell_id: e for e in entries}
+    code_by_id = {e.cell_id: e.comments for e in code_entries or []}
     zh = copy.deepcopy(nb)
     for cell in zh["cells"]:
         if cell["cell_type"] == "markdown":
             cell["source"] = relink(by_id[cell["id"]].text, lesson)
+        elif cell["cell_type"] == "code" and cell["id"] in code_by_id:
+            cell["source"] = replace_comments(cell_text(cell), code_by_id[cell["id"]])
     return zh
 
 
@@ -353,7 +617,7 @@ def write_notebook(lesson: Lesson) -> bool:
 def problems(lesson: Lesson) -> list[Problem]:
     """Everything that makes the committed Chinese notebook differ from what a build would write now."""
     try:
-        found = translation_problems(lesson)
+        found = translation_problems(lesson) + code_problems(lesson)
     except BuildError as err:
         return [Problem(lesson, None, str(err))]
     if found:
@@ -372,6 +636,10 @@ def problems(lesson: Lesson) -> list[Problem]:
         if cell_text(got) != cell_text(exp) and got["cell_type"] == "markdown":
             found.append(Problem(lesson, exp["id"], f"markdown in {zh} is not the translation in "
                                  f"{lesson.rel(lesson.tr_path)}: {rebuild}"))
+        elif cell_text(got) != cell_text(exp) and got["cell_type"] == "code" and \
+                _safe_strip(cell_text(got)) == _safe_strip(cell_text(exp)):
+            found.append(Problem(lesson, exp["id"], f"the comments in {zh} are not the translations in "
+                                 f"{lesson.rel(lesson.code_path)}: {rebuild}"))
         elif {**got, "source": cell_text(got)} != {**exp, "source": cell_text(exp)}:
             what = "source" if cell_text(got) != cell_text(exp) else "outputs/metadata"
             found.append(Problem(lesson, exp["id"], f"{exp['cell_type']} cell's {what} in {zh} differs from the "
@@ -379,6 +647,13 @@ def problems(lesson: Lesson) -> list[Problem]:
     if not found and {k: v for k, v in have.items() if k != "cells"} != {k: v for k, v in want.items() if k != "cells"}:
         found.append(Problem(lesson, None, f"notebook metadata of {zh} differs from the English notebook: {rebuild}"))
     return found
+
+
+def _safe_strip(source: str) -> str | None:
+    try:
+        return strip_comments(source)
+    except (tokenize.TokenError, SyntaxError):
+        return None
 
 
 def _reference(chinese: str, english: str) -> str:
@@ -472,6 +747,12 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
                 todo = report["changed"] + report["new"]
                 if todo:
                     print(f"  to translate (marked '| todo'): {' '.join(todo)}; then `{lesson.build_command}`")
+                    status = 1
+                code = sync_code(lesson)
+                print(f"{lesson.rel(lesson.code_path)}: " + ", ".join(f"{len(v)} {k}" for k, v in code.items()))
+                if code["new"]:
+                    print(f"  comments to translate (empty 'zh:' lines): {len(code['new'])}; "
+                          f"then `{lesson.build_command}`")
                     status = 1
             elif ns.check:
                 found = problems(lesson)
