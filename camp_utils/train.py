@@ -484,11 +484,14 @@ def _train_epoch(
         lrs = [group["lr"] for group in optimizer.param_groups]
         totals: list[float] = []
 
-        def stop_on_nan(loss: torch.Tensor, outputs: torch.Tensor) -> None:  # before the update spreads it
+        # Called by train_step before the update spreads a NaN; this batch's values are bound as
+        # defaults, so the check never sees a later batch's.
+        def stop_on_nan(loss: torch.Tensor, outputs: torch.Tensor, totals: list[float] = totals,
+                        inputs: torch.Tensor = inputs, targets: torch.Tensor = targets,
+                        where: str = f"training, epoch {epoch}, batch {i} (step {step})", lr: float = lrs[0]) -> None:
             totals.append(_loss_total(loss_fn, loss, len(targets)))
             if not math.isfinite(totals[-1]):
-                raise _nonfinite_error(totals[-1], f"training, epoch {epoch}, batch {i} (step {step})",
-                                       inputs, targets, outputs, model, lrs[0])
+                raise _nonfinite_error(totals[-1], where, inputs, targets, outputs, model, lr)
 
         _, outputs = train_step(model, optimizer, inputs, targets, loss_fn, before_update=stop_on_nan)
         batch_loss = totals[-1]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((Path(__file__).resolve().parent.parent / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# NBVAL_RAISES_EXCEPTION", "# NBVAL_CHECK_OUTPUT")
 MACHINE_PATH = re.compile(r"(/root/|/tmp/|/work/|/home/\w+/|/Users/\w+/|[A-Z]:\\\\Users\\\\)")
 
@@ -27,7 +28,7 @@ def test_there_are_lesson_notebooks():
     assert {p.name[:2] for p in NOTEBOOKS} >= {"20", "21"}
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
 def test_committed_executed_in_order_without_errors(path):
     code = [c for c in cells(path, "code") if source(c).strip()]
     counts = [c["execution_count"] for c in code]
@@ -40,7 +41,7 @@ def test_committed_executed_in_order_without_errors(path):
             assert not MACHINE_PATH.search(text), f"machine path in output of: {source(c)[:80]}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
 def test_markers_are_exact_and_most_printing_cells_are_compared(path):
     printing = [c for c in cells(path, "code") if prints_text(c)]
     ignored = []
@@ -63,3 +64,16 @@ def test_reads_like_a_lesson(path):
     exercises = next(m for m in markdown if "## Exercises" in m)
     numbered = re.findall(r"^\d+\. ", exercises.split("## Exercises", 1)[1], flags=re.M)
     assert 3 <= len(numbered) <= 5 and "Homework" in exercises
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_has_a_hint_and_a_solution_notebook(path):
+    exercises = next(source(c) for c in cells(path, "markdown") if "## Exercises" in source(c))
+    items = re.findall(r"^\d\. ", exercises, flags=re.MULTILINE)
+    assert len(items) == 5 and exercises.count("<summary>Hint</summary>") == 5
+    assert "**Course homework" in exercises
+    solutions = path.parent / "solutions" / path.name.replace(".ipynb", "_solutions.ipynb")
+    assert f"solutions/{solutions.name}" in exercises
+    assert solutions.exists(), f"no reference solutions for {path.name}"
+    headings = [source(c) for c in cells(solutions, "markdown") if source(c).startswith("### Exercise")]
+    assert len(headings) == 5, [h.splitlines()[0] for h in headings]

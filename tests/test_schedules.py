@@ -417,7 +417,8 @@ def test_lr_find_needs_a_positive_lr_in_the_first_of_several_groups():
 def test_lr_find_explains_a_loader_of_dicts():
     model, _ = _problem()
     batches = [{"image": torch.randn(8, 8), "label": torch.zeros(8, dtype=torch.long)}] * 3
-    with pytest.raises(ValueError, match=r"loader must yield \(inputs, targets\) pairs, got a dict with keys \['image', 'label'\]"):
+    expected = r"loader must yield \(inputs, targets\) pairs, got a dict with keys \['image', 'label'\]"
+    with pytest.raises(ValueError, match=expected):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, num_iter=3)
 
 
@@ -488,3 +489,18 @@ def test_lr_find_can_sweep_linearly_as_smith_did():
     assert result.lrs[0] == pytest.approx(0.01) and max(steps) == pytest.approx(min(steps)) == pytest.approx(0.09)
     with pytest.raises(ValueError, match="sweep must be 'exponential'"):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, sweep="log")
+
+
+@pytest.mark.parametrize("text, found", [("abc", "'abc' is not one"), ("50, -5", "'-5' is not one"),
+                                         ("5.5", "'5.5' is not one"), ("0, 10", "'0' is not one"),
+                                         (" , ", "the text is empty")])
+def test_the_explorer_says_which_milestone_text_it_cannot_read(text, found):
+    box = explorer("MultiStepLR")
+    box.controls["milestones"].value = text
+    assert "Not a valid setting:" in box.text.value and found.replace("'", "&#x27;") in box.text.value
+
+
+def test_the_explorer_reads_milestones_in_any_order_and_with_semicolons():
+    box = explorer("MultiStepLR", epochs=100)
+    box.controls["milestones"].value = "60; 20, 20"
+    assert "lr from 0.001 to 0.1" in box.text.value  # two cuts by 0.1: both milestones were read

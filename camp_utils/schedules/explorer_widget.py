@@ -54,8 +54,13 @@ def _build_catalogue() -> dict[str, tuple[list[Slider], Callable[..., Any]]]:
                                     S.CosineAnnealingLR(opt, max(1, total - warm), p["eta_min"])], [warm])
 
     def milestones(text: str) -> list[int]:
-        values = sorted({int(v) for v in text.replace(";", ",").split(",") if v.strip().isdigit()})
-        return values or [1]
+        items = [v.strip() for v in text.replace(";", ",").split(",") if v.strip()]
+        bad = [v for v in items if not v.isdigit() or int(v) == 0]
+        if bad or not items:
+            found = f"{bad[0]!r} is not one" if bad else "the text is empty"
+            raise ValueError(f"milestones must be whole epochs above 0, separated by commas, e.g. '50, 125, 160'; "
+                             f"{found}")
+        return sorted({int(v) for v in items})
 
     return {
         "StepLR": ([Slider("step_size", "int", 30, 1, 200, 1), Slider("gamma", "float", 0.1, 0.05, 1.0, 0.05)],
@@ -98,7 +103,8 @@ def _build_catalogue() -> dict[str, tuple[list[Slider], Callable[..., Any]]]:
                        lambda opt, p, total, spe: S.ConstantLR(opt, p["factor"], p["total_iters"] * spe)),
         "MultiplicativeLR": ([Slider("factor", "float", 0.98, 0.8, 1.0, 0.005)],
                              lambda opt, p, total, spe: S.MultiplicativeLR(opt, lambda e: p["factor"] ** (1 / spe))),
-        "ReduceLROnPlateau": ([Slider("factor", "float", 0.1, 0.05, 0.95, 0.05), Slider("patience", "int", 10, 0, 50, 1),
+        "ReduceLROnPlateau": ([Slider("factor", "float", 0.1, 0.05, 0.95, 0.05),
+                               Slider("patience", "int", 10, 0, 50, 1),
                                Slider("cooldown", "int", 0, 0, 50, 1), Slider("min_lr", "log", 1e-5, 1e-7, 1e-1)],
                               lambda opt, p, total, spe: S.ReduceLROnPlateau(opt, factor=p["factor"],
                                                                              patience=p["patience"],
