@@ -263,6 +263,7 @@ def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
     except (OSError, subprocess.CalledProcessError) as error:  # never stop the learner over a pop-up
         print(f"Note: could not turn JupyterLab's news pop-up off ({error}).", flush=True)
     env = course_env()
+    env["CAMP_LANG"] = lang  # camp_utils' messages (check_install, check_homework, ...) in the learner's language
     if lang == "zh":  # open my_notebooks/zh/ (its pictures are in ../img), JupyterLab in Chinese
         extra = ["--LabApp.default_url=/lab/tree/zh", *extra]
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
@@ -311,6 +312,9 @@ def portable_settings(value: str) -> list[str]:
     return names
 
 
+# `course.py test` without arguments sets this to 1: notebooks/conftest.py then lets nbval run notebooks/zh/ too.
+ZH_TEST_VARIABLE = "CAMP_TEST_ZH"
+
 # What `course.py test` lints (with the rules in pyproject.toml) before the full suite runs.
 LINTED = ("camp_utils", "tests", "tools", "course.py", "benchmarks")
 
@@ -328,16 +332,23 @@ def cmd_lint(python: Path) -> int:
 def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int:
     """Run pytest; the full run (no arguments, no ``--portable``) lints the code with ruff first.
 
-    A selection (paths, ``-k``, ...) or a ``--portable`` run is pytest only: a
-    finding in an unrelated file never blocks running one test.
+    The full run also executes the Chinese notebooks (``notebooks/zh/``) under
+    nbval, strict like the English ones (``CAMP_TEST_ZH=1``, read by
+    ``notebooks/conftest.py``): their comments are translated, so they are not
+    the English files. A selection (paths, ``-k``, ...) or a ``--portable`` run is
+    pytest only, without the Chinese notebooks unless named (``notebooks/zh``):
+    a finding in an unrelated file never blocks running one test.
     """
     env = course_env()
     env["CAMP_PROGRESS"] = "0"  # progress bars are volatile text; nbval compares outputs
+    env.pop("CAMP_LANG", None)  # both editions' committed outputs hold camp_utils' English messages
+    env.pop(ZH_TEST_VARIABLE, None)
     if portable is None:
         if not extra:
             lint = cmd_lint(python)
             if lint != 0:
                 return lint
+            env[ZH_TEST_VARIABLE] = "1"
         return subprocess.call([str(python), "-m", "pytest", *extra], cwd=ROOT, env=env)
     args = extra or ["notebooks"]
     failed = []

@@ -1,19 +1,23 @@
 """The Chinese edition (notebooks/zh/) never drifts from the English notebooks.
 
 A Chinese notebook is built by ``tools/build_zh.py`` from the executed English
-notebook and ``translations/zh/NN_*.md``. These tests fail when a committed
-Chinese notebook is not what a build would write now: a code cell or output
-differs, a markdown cell has no translation, or an English markdown cell
-changed since it was translated. nbval executes only the English notebooks
-(``notebooks/conftest.py`` keeps it out of ``notebooks/zh/``): the checks here
-prove that the Chinese ones hold the same code and the same outputs.
+notebook, ``translations/zh/NN_*.md`` (markdown) and ``translations/zh/code/NN_*.md``
+(comments in code cells). These tests fail when a committed Chinese notebook is
+not what a build would write now: code other than comments or an output differs,
+a markdown cell or a comment has no translation, or English text changed since it
+was translated. The comparison of code strips comments with :mod:`tokenize`, so
+strings and everything else must be the English bytes. Because the Chinese code
+is no longer the English file, the full ``python course.py test`` also executes
+the Chinese notebooks under nbval (``notebooks/conftest.py``, ``CAMP_TEST_ZH=1``).
 """
 import importlib.util
+import io
 import json
 import os
 import re
 import shutil
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -60,9 +64,24 @@ def test_chinese_notebook_is_exactly_what_a_build_writes_now(lesson):
     assert not found, _report(found)
 
 
+def _without_comments(source):
+    """The code with its comments cut off (found with tokenize; IPython %magic lines kept as they are).
+
+    Written again here, independently of build_zh.strip_comments. Pragmas such as
+    ``# NBVAL_IGNORE_OUTPUT`` and ``# noqa`` are kept, so they must be identical too.
+    """
+    lines = source.split("\n")
+    masked = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+    for tok in reversed(list(tokenize.generate_tokens(io.StringIO(masked).readline))):
+        if tok.type == tokenize.COMMENT and not re.match(r"#\s*(NBVAL_|noqa\b|type:|pragma\b)", tok.string):
+            row, col = tok.start
+            lines[row - 1] = lines[row - 1][:col].rstrip()
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=_ids)
 def test_code_cells_and_outputs_are_identical_and_markdown_is_chinese(lesson):
-    """Checked from the two files directly, independently of the builder."""
+    """Checked from the two files directly, independently of the builder: code equal once comments are removed."""
     if not lesson.zh_path.exists():
         pytest.skip("no Chinese notebook")
     en = json.loads(lesson.en_path.read_text(encoding="utf-8"))
@@ -74,6 +93,16 @@ def test_code_cells_and_outputs_are_identical_and_markdown_is_chinese(lesson):
         if e["cell_type"] == "markdown":
             assert CJK.search("".join(z["source"])), f"markdown cell {e['id']} of {lesson.zh_path.name} has no Chinese"
             assert {k: v for k, v in z.items() if k != "source"} == {k: v for k, v in e.items() if k != "source"}
+        elif e["cell_type"] == "code":
+            rebuild = f"rebuild with `{lesson.build_command}`"
+            assert {k: v for k, v in z.items() if k != "source"} == {k: v for k, v in e.items() if k != "source"}, \
+                f"outputs or metadata of code cell {e['id']} differ: {rebuild}"
+            en_code, zh_code = "".join(e["source"]), "".join(z["source"])
+            assert _without_comments(zh_code) == _without_comments(en_code), \
+                f"code cell {e['id']} of {lesson.zh_path.name} differs from the English in more than comments"
+            first = en_code.split("\n", 1)[0]
+            if first.startswith("# NBVAL_"):
+                assert zh_code.split("\n", 1)[0] == first, f"cell {e['id']}: the marker {first!r} must stay"
         else:
             assert z == e, f"{e['cell_type']} cell {e['id']} differs: rebuild with `{lesson.build_command}`"
 
@@ -286,6 +315,91 @@ def test_relative_images_and_links_point_at_the_same_files_from_notebooks_zh(tmp
         "[第21课](21_y.ipynb) [网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
 
 
+_COMMENTED = ('# NBVAL_IGNORE_OUTPUT\nx = "# not a comment"  # the value\n'
+              'print(x)  # noqa: T201\n# wrong: before optimizer.step()\nprint(len(x))')
+
+
+@pytest.fixture
+def commented(demo):
+    """The demo lesson with a code cell that has comments, a '#' in a string and pragmas (not translated yet)."""
+    nb = json.loads(demo.en_path.read_text(encoding="utf-8"))
+    nb["cells"].insert(2, _cell("a9", "code", _COMMENTED, [{"output_type": "stream", "name": "stdout",
+                                                              "text": "# not a comment\n15\n"}]))
+    demo.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    return demo
+
+
+def _translate_comments(lesson, texts):
+    entries = build_zh.parse_code_translation(lesson.code_path.read_text(encoding="utf-8"))
+    for e in entries:
+        e.comments.update({en: zh for en, zh in texts.items() if en in e.comments})
+    lesson.code_path.write_text(build_zh.format_code_translation(lesson, entries), encoding="utf-8")
+
+
+def test_comments_are_translated_but_strings_pragmas_and_outputs_are_not(commented):
+    found = build_zh.problems(commented)
+    assert [p.cell_id for p in found] == [None] and "does not exist" in str(found[0])
+    report = build_zh.sync_code(commented)
+    assert report["new"] == ["a9: # the value", "a9: # wrong: before optimizer.step()"]  # no pragma, no string
+    assert {str(p).split(": ", 1)[0] for p in build_zh.problems(commented)} == {"cell a9 of 20_demo.ipynb"}
+    assert build_zh.main(["20"], root=commented.root) == 1  # the build refuses untranslated comments
+    _translate_comments(commented, {"# the value": "# 这个值", "# wrong: before optimizer.step()":
+                                    "# 错误：在 optimizer.step() 之前调用"})
+    assert build_zh.main(["20"], root=commented.root) == 0 and build_zh.problems(commented) == []
+    zh = json.loads(commented.zh_path.read_text(encoding="utf-8"))["cells"][2]
+    en = json.loads(commented.en_path.read_text(encoding="utf-8"))["cells"][2]
+    assert "".join(zh["source"]) == ('# NBVAL_IGNORE_OUTPUT\nx = "# not a comment"  # 这个值\n'
+                                     'print(x)  # noqa: T201\n# 错误：在 optimizer.step() 之前调用\nprint(len(x))')
+    assert zh["outputs"] == en["outputs"]
+    assert _without_comments("".join(zh["source"])) == _without_comments(_COMMENTED)
+    assert build_zh.strip_comments(_COMMENTED) == ('# NBVAL_IGNORE_OUTPUT\nx = "# not a comment"\n'
+                                                   'print(x)  # noqa: T201\n\nprint(len(x))')
+
+
+def test_an_edited_english_comment_is_reported_and_sync_keeps_the_old_chinese_as_a_hint(commented):
+    build_zh.sync_code(commented)
+    _translate_comments(commented, {"# the value": "# 这个值", "# wrong: before optimizer.step()": "# 错误"})
+    assert build_zh.main(["20"], root=commented.root) == 0
+    nb = json.loads(commented.en_path.read_text(encoding="utf-8"))
+    nb["cells"][2]["source"] = _COMMENTED.replace("# the value", "# the string")
+    commented.en_path.write_text(build_zh.dumps(nb), encoding="utf-8")
+    messages = [str(p) for p in build_zh.problems(commented)]
+    assert len(messages) == 2 and "'# the string' has no translation" in messages[0]
+    assert "stale entry" in messages[1] and "'# the value'" in messages[1]
+    assert "python tools/build_zh.py --sync 20" in messages[0]
+    assert build_zh.main(["--check"], root=commented.root) == 1
+    report = build_zh.sync_code(commented)
+    assert report == {"kept": ["a9: # wrong: before optimizer.step()"], "moved": [], "new": ["a9: # the string"],
+                      "dropped": ["a9: # the value"]}
+    entry = build_zh.parse_code_translation(commented.code_path.read_text(encoding="utf-8"))[0]
+    assert entry.comments["# the string"] == "" and entry.was["# the string"] == "# 这个值"
+    _translate_comments(commented, {"# the string": "# 这个字符串"})
+    assert build_zh.main(["20"], root=commented.root) == 0 and build_zh.problems(commented) == []
+    assert "\nwas:" not in commented.code_path.read_text(encoding="utf-8")
+
+
+def test_a_translation_must_be_a_comment_and_keep_its_pragma(commented):
+    build_zh.sync_code(commented)
+    _translate_comments(commented, {"# the value": "这个值", "# wrong: before optimizer.step()": "# 错误"})
+    assert "must start with '#'" in str(build_zh.problems(commented)[0])
+    with pytest.raises(build_zh.BuildError, match="two translations"):
+        build_zh.parse_code_translation("<!-- code: a -->\nen: # x\nzh: # 一\nen: # x\nzh: # 二")
+    with pytest.raises(build_zh.BuildError, match="must follow its 'en:'"):
+        build_zh.parse_code_translation("<!-- code: a -->\nzh: # 一")
+    assert build_zh.is_pragma("# NBVAL_IGNORE_OUTPUT") and build_zh.is_pragma("# noqa: E501")
+    assert not build_zh.is_pragma("# the value")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=_ids)
+def test_the_chinese_notebooks_comments_are_chinese(lesson):
+    if not lesson.zh_path.exists():
+        pytest.skip("no Chinese notebook")
+    cells = json.loads(lesson.zh_path.read_text(encoding="utf-8"))["cells"]
+    chinese = [c for c in cells if c["cell_type"] == "code" and
+               any(CJK.search(line.split("#", 1)[-1]) for line in c["source"] if "#" in line)]
+    assert chinese, f"no code cell of {lesson.zh_path.name} has a Chinese comment"
+
+
 def _course_script():
     spec = importlib.util.spec_from_file_location("course_script_zh", ROOT / "course.py")
     module = importlib.util.module_from_spec(spec)
@@ -301,8 +415,10 @@ def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_
     monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)
     monkeypatch.setattr(course.subprocess, "call", lambda cmd, **kw: seen.update(cmd=cmd, env=kw["env"]) or 0)
     monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    monkeypatch.setenv("CAMP_LANG", "zh" if lang == "en" else "en")  # a stale value in the shell loses
     assert course.cmd_lab(Path("python"), ["--port", "8889"], lang) == 0
     assert seen["cmd"][seen["cmd"].index("--notebook-dir") + 1] == str(course.LEARNER_NOTEBOOKS)
+    assert seen["env"]["CAMP_LANG"] == lang  # camp_utils' messages in the learner's language
     if lang == "en":
         assert "JUPYTER_CONFIG_PATH" not in seen["env"] and not any("default_url" in a for a in seen["cmd"])
         return
@@ -312,6 +428,39 @@ def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_
     overrides = json.loads((config / "labconfig" / "default_setting_overrides.json").read_text(encoding="utf-8"))
     assert overrides == {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
     assert re.search(r"^jupyterlab-language-pack-zh-CN==\S+", (ROOT / "requirements.txt").read_text(), re.M)
+
+
+def test_the_full_test_run_executes_the_chinese_notebooks_in_english_and_portable_runs_do_not(monkeypatch):
+    course = _course_script()
+    calls = []
+    monkeypatch.setattr(course, "cmd_lint", lambda python: 0)
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setenv("CAMP_LANG", "zh")
+    monkeypatch.setenv("CAMP_TEST_ZH", "1")
+    assert course.cmd_test(Path("python"), []) == 0
+    (cmd, env), = calls
+    assert env["CAMP_TEST_ZH"] == "1" and "CAMP_LANG" not in env  # outputs are the English ones
+    calls.clear()
+    assert course.cmd_test(Path("python"), [], "generic") == 0
+    assert calls[0][1].get("CAMP_TEST_ZH") is None and "CAMP_LANG" not in calls[0][1]
+    calls.clear()
+    assert course.cmd_test(Path("python"), ["notebooks"]) == 0
+    assert calls[0][1].get("CAMP_TEST_ZH") is None
+
+
+def test_notebooks_conftest_collects_zh_only_when_asked(monkeypatch):
+    def collect_ignore():
+        spec = importlib.util.spec_from_file_location("notebooks_conftest", ROOT / "notebooks" / "conftest.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.collect_ignore
+
+    monkeypatch.delenv("CAMP_TEST_ZH", raising=False)
+    assert collect_ignore() == ["zh"]
+    monkeypatch.setenv("CAMP_TEST_ZH", "1")
+    monkeypatch.setenv("CAMP_LANG", "zh")
+    assert collect_ignore() == []
+    assert "CAMP_LANG" not in os.environ  # every kernel nbval starts prints the English messages
 
 
 def _rejected_patterns():

@@ -463,7 +463,7 @@ def format_code_translation(lesson: Lesson, entries: list[CodeEntry]) -> str:
         lines = [f"<!-- code: {e.cell_id} -->"]
         for en, zh in e.comments.items():
             lines += [f"en: {en}", f"zh: {zh}".rstrip()]
-            if e.was.get(en):
+            if e.was.get(en) and not zh:  # the hint goes once the comment is translated
                 lines.append(f"was: {e.was[en]}")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
