@@ -476,8 +476,13 @@ def _rejected_patterns():
 
 def test_the_glossary_rejects_the_renderings_the_native_review_flagged():
     patterns = _rejected_patterns()
-    assert {"调整器", "框架(?!班)", "指点游戏"} <= set(patterns)
+    assert {"调整器", "框架(?!班)", "指点游戏", "看板", "小部件", "挂钟时间", "默认的数据加载器"} <= set(patterns)
     assert re.search("框架(?!班)", "PyTorch框架班") is None and re.search("框架(?!班)", "这个框架") is not None
+    run_noun = next(p for p in patterns if p.endswith("个运行(?!中的服务器)"))  # TensorBoard's run, not the verb
+    assert all(re.search(run_noun, ok) is None for ok in ("一个 run（一次运行记录）", "每次运行", "一个运行中的服务器"))
+    assert re.search(run_noun, "这个运行里同时有了两次执行的数据") and re.search(run_noun, "四个运行并排显示")
+    trust = next(p for p in patterns if "Trust Notebook" in p)  # the English menu only in brackets
+    assert re.search(trust, "*文件 → 信任笔记本*（File → Trust Notebook）") is None and re.search(trust, "*File → Trust Notebook*")
 
 
 def test_no_rejected_rendering_in_the_chinese_notebooks_or_readme():
