@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import check_int
+from .messages import say
 from .paths import runs_dir
 
 __all__ = ["HomeworkResult", "check_homework", "HOMEWORK_LESSONS"]
@@ -42,7 +43,7 @@ class HomeworkResult:
     message: str
 
     def __str__(self) -> str:
-        return f"Lesson {self.lesson} homework: {self.message}"
+        return say("hw.result", lesson=self.lesson, message=self.message)
 
     def __bool__(self) -> bool:
         return self.correct
@@ -115,52 +116,42 @@ def _read(folder: Path) -> tuple[dict, str]:
     from .tb import read_scalars
 
     if not folder.is_dir():
-        return {}, (f"there is no folder {folder.name!r} where the homework should write "
-                    f"({folder}); run the homework cell first")
+        return {}, say("hw.no_folder", name=folder.name, folder=folder)
     if not any(p.name.startswith("events.out.tfevents") for p in folder.rglob("*")):
-        return {}, (f"no event files in {folder.name}/ yet: did the writer write there (log_dir), "
-                    "and was it flushed or closed?")
+        return {}, say("hw.no_events", name=folder.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             return read_scalars(folder), ""
         except ValueError:
-            return {}, ("the event files hold no scalars yet: nothing flushed yet? call writer.flush() "
-                        "or writer.close() (or use `with run_writer(...) as writer:`)")
+            return {}, say("hw.no_scalars")
 
 
 def _check_19(scalars: dict) -> tuple[bool, str]:
     lr_runs = [run for run, tags in sorted(scalars.items()) if "LearningRate" in tags]
     if not lr_runs:
-        return False, ("no 'LearningRate' curve in this run: log the lr every epoch "
-                       "(fit(..., writer=writer) does it)")
+        return False, say("hw19.no_lr")
     run = lr_runs[0]
     lrs = list(scalars[run]["LearningRate"].values)
     if len(lrs) < 3:
-        return False, f"only {len(lrs)} epoch(s) of 'LearningRate': train for several epochs (the lesson uses 8)"
+        return False, say("hw19.few_epochs", count=len(lrs))
     rises = [i for i in range(1, len(lrs)) if lrs[i] > lrs[i - 1] * (1 + 1e-6)]
     if rises:
         i = rises[0]
-        return False, (f"the lr rises after epoch {i} ({lrs[i - 1]:.3g} -> {lrs[i]:.3g}): ReduceLROnPlateau only "
-                       "lowers it; is this run another scheduler (OneCycleLR, a warm-up)?")
+        return False, say("hw19.rises", epoch=i, before=f"{lrs[i - 1]:.3g}", after=f"{lrs[i]:.3g}")
     cuts = [(i, lrs[i] / lrs[i - 1]) for i in range(1, len(lrs)) if lrs[i] < lrs[i - 1] * (1 - 1e-6)]
     if not cuts:
-        return False, (f"the lr never changed ({lrs[0]:.3g} in all {len(lrs)} epochs): ReduceLROnPlateau cuts it when "
-                       "the validation loss has not improved for `patience` epochs; build it with patience=1, pass it "
-                       "to fit(..., scheduler=...) (fit calls scheduler.step(valid_loss)) and train a few more epochs")
+        return False, say("hw19.never_changed", lr=f"{lrs[0]:.3g}", count=len(lrs))
     factors = {round(f, 3) for _, f in cuts}
     if len(factors) > 1 and len(cuts) >= len(lrs) - 2:
         listed = ", ".join(f"x{f:g}" for f in sorted(factors))
-        return False, (f"the lr falls after almost every epoch by different factors ({listed}): that is an "
-                       "annealing schedule (cosine, exponential), not ReduceLROnPlateau, whose cuts all use one factor")
+        return False, say("hw19.annealing", factors=listed)
     valid = [r for r in scalars if r.rstrip("/").endswith(("Loss_valid", "valid")) and "Loss" in scalars[r]]
     if not valid:
-        return False, ("no validation loss in this run (Loss_valid): ReduceLROnPlateau watches it; "
-                       "give fit a valid_loader and the writer")
+        return False, say("hw19.no_valid")
     epochs = ", ".join(str(i) for i, _ in cuts)
-    return True, (f"the lr was cut {len(cuts)} time(s) (after epoch {epochs}; factor "
-                  f"{'/'.join(f'x{f:g}' for f in sorted(factors))}), never raised, with the validation loss logged "
-                  f"({len(lrs)} epochs): correct")
+    return True, say("hw19.correct", cuts=len(cuts), epochs=epochs,
+                     factor="/".join(f"x{f:g}" for f in sorted(factors)), count=len(lrs))
 
 
 def _check_22(folder: Path, tag: str | None) -> tuple[bool, str]:
@@ -169,19 +160,17 @@ def _check_22(folder: Path, tag: str | None) -> tuple[bool, str]:
     from .tb import read_images
 
     if not folder.is_dir():
-        return False, (f"there is no folder {folder.name!r} where the homework should write "
-                       f"({folder}); run the homework cell first")
+        return False, say("hw.no_folder", name=folder.name, folder=folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             images = read_images(folder)
         except ValueError:
-            return False, (f"no images in {folder.name}/ yet: write the grid with writer.add_image(tag, grid, step) "
-                           "and flush or close the writer")
+            return False, say("hw22.no_images", name=folder.name)
     records = {t: recs for tags in images.values() for t, recs in tags.items()}
     if tag is not None:
         if tag not in records:
-            return False, f"no image tagged {tag!r}; the image tags written are {sorted(records)}"
+            return False, say("hw22.no_tag", tag=tag, tags=sorted(records))
     else:
         tag = max(records, key=lambda t: records[t][-1].wall_time)
     picture = records[tag][-1].array
@@ -192,15 +181,12 @@ def _check_22(folder: Path, tag: str | None) -> tuple[bool, str]:
     inner_rows = same_row[3:-3].any() if height > 6 else False
     inner_cols = same_col[3:-3].any() if width > 6 else False
     if not (inner_rows or inner_cols):
-        return False, (f"{tag!r} ({width} x {height}) shows one picture, not a grid of tiles: pass the whole batch "
-                       "(B, C, H, W) to make_grid (and keep its padding, so that the tiles are apart)")
+        return False, say("hw22.one_picture", tag=tag, width=width, height=height)
     content = flat[~same_row][:, ~same_col]
     clipped = float(np.mean((content == 0) | (content == 255)))
     if clipped > 0.4:
-        return False, (f"{clipped:.0%} of the colour values in {tag!r} are 0 or 255: the batch was outside [0, 1] and "
-                       "TensorBoard clipped it. Denormalise the inputs first (x * std + mean), or use "
-                       "make_grid(..., normalize=True)")
-    return True, f"{tag!r} is a {width} x {height} grid of tiles with values inside [0, 1]: correct"
+        return False, say("hw22.clipped", share=clipped, tag=tag)
+    return True, say("hw22.correct", tag=tag, width=width, height=height)
 
 
 def _check_23(captured) -> tuple[bool, str]:
@@ -212,32 +198,22 @@ def _check_23(captured) -> tuple[bool, str]:
                          + (f" with keys {sorted(captured, key=str)}" if isinstance(captured, dict) else ""))
     for inplace, maps in captured.items():
         if not isinstance(maps, torch.Tensor):
-            return False, (f"captured[{inplace}] is a {type(maps).__name__}, not a tensor: store the hook's "
-                           "output argument (a tensor), e.g. maps.append(output.detach().clone())")
+            return False, say("hw23.not_tensor", inplace=inplace, kind=type(maps).__name__)
         if maps.dim() != 4 or tuple(maps.shape[1:]) != (64, 55, 55):
-            return False, (f"captured[{inplace}] has shape {tuple(maps.shape)}; features[0] of AlexNet gives "
-                           "(B, 64, 55, 55) for a 224 x 224 image: hook model.features[0] and pass a "
-                           "(B, 3, 224, 224) input")
+            return False, say("hw23.shape", inplace=inplace, shape=tuple(maps.shape))
     with_relu, without = captured[True].detach().float(), captured[False].detach().float()
     if with_relu.shape != without.shape:
-        return False, (f"the two recordings have different shapes {tuple(with_relu.shape)} and "
-                       f"{tuple(without.shape)}: use the same input twice")
+        return False, say("hw23.shapes_differ", first=tuple(with_relu.shape), second=tuple(without.shape))
     if not (torch.isfinite(with_relu).all() and torch.isfinite(without).all()):
-        return False, "the recorded maps hold NaN or inf: check the input image"
+        return False, say("hw23.not_finite")
     negative = bool((without < 0).any())
     if (with_relu < 0).any():
-        return False, ("the inplace=True maps have negative values: the ReLU did not overwrite them, so it did not "
-                       "run in place (is inplace still True for that run?) or the hook kept a copy before the ReLU ran")
+        return False, say("hw23.inplace_negative")
     if not negative:
-        return False, ("the inplace=False maps have no negative values: they were changed by the ReLU after all "
-                       "(set model.features[1].inplace = False before that forward pass), or the hook is on the "
-                       "ReLU (features[1]) instead of the convolution (features[0])")
+        return False, say("hw23.no_negative")
     if not torch.allclose(with_relu, without.clamp_min(0), atol=1e-5, rtol=1e-4):
-        return False, ("ReLU(inplace=False maps) differs from the inplace=True maps: the two runs saw different "
-                       "inputs or weights; use the same model and the same image for both")
-    return True, ("with inplace=True the hook's tensor was overwritten by the ReLU (no negative values); with "
-                  "inplace=False it is the convolution's own output, negative values included, and its ReLU "
-                  "equals the first: correct")
+        return False, say("hw23.relu_differs")
+    return True, say("hw23.correct")
 
 
 def _squash(tag: str) -> str:
@@ -250,30 +226,27 @@ def _check_20(scalars: dict) -> tuple[bool, str]:
     if not runs:
         near = sorted({tag for tags in scalars.values() for tag in tags if _squash(tag) == wanted})
         if near:
-            return False, f"the tag is {near[0]!r}, not {wanted!r}: the tag must match exactly (no spaces)"
+            return False, say("hw20.near_tag", near=near[0], wanted=wanted)
         found = sorted({tag for tags in scalars.values() for tag in tags})
-        return False, f"no curve tagged {wanted!r}; the tags written are {found}"
+        return False, say("hw20.no_tag", wanted=wanted, found=found)
     if len(runs) > 1:
-        return False, (f"{len(runs)} runs hold the tag {wanted!r} ({', '.join(r for r, _ in runs)}): "
-                       "TensorBoard draws them on top of each other; write the homework once, to one run")
+        return False, say("hw20.many_runs", count=len(runs), wanted=wanted, runs=", ".join(r for r, _ in runs))
     run, line = runs[0]
     steps, values = list(line.steps), list(line.values)
     if len(steps) != len(set(steps)):
-        return False, (f"run {run!r} has {len(steps)} points but only {len(set(steps))} different steps: "
-                       "the homework was written twice into one run (start it fresh: run_writer(20, ...))")
+        return False, say("hw20.twice", run=run, points=len(steps), steps=len(set(steps)))
     expected = list(range(100))
     if steps != expected:
         if len(steps) == 100 and steps == list(range(steps[0], steps[0] + 100)):
-            return False, f"steps {steps[0]}..{steps[-1]} instead of 0..99: x runs over range(100)"
+            return False, say("hw20.shifted", first=steps[0], last=steps[-1])
         if steps == expected[: len(steps)]:
-            return False, (f"only {len(steps)} of 100 points (steps 0..{steps[-1]}): nothing flushed yet? "
-                           "close the writer, or the loop stopped early")
-        return False, f"the steps are {steps[:3]}...{steps[-2:]}, expected 0, 1, ..., 99 (one point per x)"
+            return False, say("hw20.partial", count=len(steps), last=steps[-1])
+        return False, say("hw20.bad_steps", head=steps[:3], tail=steps[-2:])
     wrong = [(s, v) for s, v in zip(steps, values) if not math.isclose(v, 2 * s, rel_tol=0, abs_tol=1e-6)]
     if wrong:
         s, v = wrong[0]
-        return False, f"at step {s} the value is {v:g}, not 2·{s} = {2 * s}: write add_scalar('y=2x', 2 * x, x)"
-    return True, f"100 points of y = 2x (steps 0..99, values 0..198) in run {run!r}: correct"
+        return False, say("hw20.bad_value", step=s, value=v, double=2 * s)
+    return True, say("hw20.correct", run=run)
 
 
 def _check_21(scalars: dict) -> tuple[bool, str]:
@@ -284,34 +257,29 @@ def _check_21(scalars: dict) -> tuple[bool, str]:
             with_tag = sorted(run for run, tags in scalars.items() if tag in tags)
             if not with_tag:
                 written = sorted({t for v in scalars.values() for t in v})
-                return False, f"no curve tagged {tag!r}; the tags written are {written}"
+                return False, say("hw21.no_tag", tag=tag, written=written)
             sides = {side for run in with_tag for side in ("train", "valid") if run.rstrip("/").endswith(side)}
             missing = {"train", "valid"} - sides
             if missing:
-                return False, (f"{tag!r} has no {' and no '.join(sorted(missing))} line (runs with it: {with_tag}): "
-                               "log both, with add_scalars(tag, {'train': ...}) / {'valid': ...} or two writers")
-            return False, (f"{tag!r}: the train and valid lines are in runs that TensorBoard does not pair "
-                           f"({with_tag}); name them <run>/{tag}_train and <run>/{tag}_valid, "
-                           "or <run>/train and <run>/valid")
+                return False, say("hw21.missing_side", tag=tag, missing=say("hw21.and_no").join(sorted(missing)),
+                                  runs=with_tag)
+            return False, say("hw21.unpaired", tag=tag, runs=with_tag)
         base, train, valid = pairs[0]
         for side, line in (("train", train), ("valid", valid)):
             values = list(line.values)
             if not all(math.isfinite(v) for v in values):
-                return False, f"{tag!r} ({side}) holds NaN or inf"
+                return False, say("hw21.not_finite", tag=tag, side=side)
             if tag == "Accuracy" and not all(0 <= v <= 1 for v in values):
-                return False, (f"{tag!r} ({side}) goes up to {max(values):g}: accuracy is a share in [0, 1] "
-                               "(did you log percent, or a count of correct images?)")
+                return False, say("hw21.accuracy_range", tag=tag, side=side, top=max(values))
             if tag == "Loss" and min(values) < 0:
-                return False, f"{tag!r} ({side}) is negative ({min(values):g}): log the loss itself"
+                return False, say("hw21.negative_loss", tag=tag, side=side, low=min(values))
         if len(valid.steps) < 2:
-            return False, f"{tag!r}: only {len(valid.steps)} valid point(s); validate after every epoch"
+            return False, say("hw21.few_valid", tag=tag, count=len(valid.steps))
         if max(valid.steps) < min(train.steps) or min(valid.steps) > max(train.steps):
-            return False, (f"{tag!r}: the valid steps ({min(valid.steps)}..{max(valid.steps)}) lie outside "
-                           "the train steps "
-                           f"({min(train.steps)}..{max(train.steps)}): use one global step (iterations) for both")
-        verdicts.append(f"{tag} train ({len(train.steps)} points) and valid ({len(valid.steps)} points) "
-                        f"in one chart ({base})")
-    return True, "; ".join(verdicts) + ": correct"
+            return False, say("hw21.step_axes", tag=tag, vmin=min(valid.steps), vmax=max(valid.steps),
+                              tmin=min(train.steps), tmax=max(train.steps))
+        verdicts.append(say("hw21.verdict", tag=tag, train=len(train.steps), valid=len(valid.steps), base=base))
+    return True, say("hw.join").join(verdicts) + say("hw.correct_suffix")
 
 
 def _train_valid_pairs(scalars: dict, tag: str) -> list[tuple[str, object, object]]:

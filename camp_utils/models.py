@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .checks import check_int, ensure_writable_folder
+from .messages import say
 from .paths import cache_dir as default_cache_dir
 
 __all__ = ["LeNet", "GapNet", "trained_gapnet", "GAPNET_RECIPE", "alexnet", "imagenet_categories",
@@ -199,8 +200,7 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
         info, why = _load_cache(path, expected, model)
         if info is not None:
             return model.eval(), info
-        warnings.warn(f"ignoring the cached model '{path}': {why}; training a new one "
-                      "(about half a minute)", UserWarning, stacklevel=2)
+        warnings.warn(say("models.ignoring_cache", path=path, why=why), UserWarning, stacklevel=2)
     ensure_writable_folder(folder, "Pass cache_dir= a folder you can write, or set CAMP_CACHE_DIR or CAMP_DATA_DIR.")
     if path.exists() and not path.is_file():  # checked before training, not after half a minute of it
         raise ValueError(f"the cache path '{path}' exists but is not a file (a folder?); move it away or "
@@ -289,24 +289,22 @@ def alexnet(download: bool = False, *, progress: bool = False) -> tuple[nn.Modul
         expected = _hash_prefix(cached.name)
         actual = _sha256(cached) if expected else ""
         if expected and not actual.startswith(expected):
-            reason = (f"the cached file {cached} is not the published one (its sha256 starts with {actual[:8]}, "
-                      f"the file name says {expected}); delete it and call alexnet(download=True)")
+            reason = say("models.not_published", path=cached, actual=actual[:8], expected=expected)
         else:
             try:
                 model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
                 return model.eval(), True
             except Exception as err:  # corrupt or foreign file
                 model = build(weights=None)
-                reason = f"the cached file {cached} could not be loaded ({type(err).__name__}: {err})"
+                reason = say("models.unloadable", path=cached, error=f"{type(err).__name__}: {err}")
     if reason is None and download:
         try:
             state = AlexNet_Weights.IMAGENET1K_V1.get_state_dict(progress=progress, check_hash=True)
             model.load_state_dict(state)
             return model.eval(), True
         except Exception as err:  # offline, proxy, disk full, ...
-            reason = f"downloading them failed ({type(err).__name__}: {err})"
+            reason = say("models.download_failed", error=f"{type(err).__name__}: {err}")
     if reason is None:
-        reason = (f"they are not in PyTorch's cache ({cached}) and downloads are off; "
-                  "call alexnet(download=True) once with internet access")
-    warnings.warn(f"AlexNet has RANDOM weights, not ImageNet's: {reason}", PretrainedWeightsWarning, stacklevel=2)
+        reason = say("models.not_cached", path=cached)
+    warnings.warn(say("models.random_weights", reason=reason), PretrainedWeightsWarning, stacklevel=2)
     return model.eval(), False

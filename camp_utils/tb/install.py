@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from ..messages import say
 from .notebook import find_tensorboard_program
 
 __all__ = ["InstallReport", "check_install"]
@@ -29,9 +30,10 @@ class InstallReport:
     def __str__(self) -> str:
         lines = [f"Python       {self.python}"]
         for name, version in self.versions.items():
-            lines.append(f"{name:<12} {version or 'MISSING'}")
-        lines.append(f"tensorboard program: {'found' if self.tensorboard_program else 'NOT FOUND'}")
-        lines += [f"problem: {p}" for p in self.problems] or ["All good: ready for the TensorBoard lessons."]
+            lines.append(f"{name:<12} {version or say('install.missing')}")
+        state = say("install.found" if self.tensorboard_program else "install.not_found")
+        lines.append(say("install.program", state=state))
+        lines += [say("install.problem", problem=p) for p in self.problems] or [say("install.all_good")]
         return "\n".join(lines)
 
 
@@ -44,7 +46,8 @@ def check_install(packages: str | Sequence[str] = ("torch", "torchvision", "tens
 
     Returns:
         An :class:`InstallReport`; ``report.ok`` is False and ``report.problems``
-        says what to do when something is missing. Nothing is printed.
+        says what to do when something is missing (in Chinese with ``CAMP_LANG=zh``,
+        see :mod:`camp_utils.messages`). Nothing is printed.
 
     Raises:
         ValueError: if a package name is not a non-empty str.
@@ -61,15 +64,9 @@ def check_install(packages: str | Sequence[str] = ("torch", "torchvision", "tens
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-            problems.append(
-                f"package '{name}' is not installed in this Python; run "
-                f"`python -m pip install -r requirements.txt` from the project folder"
-            )
+            problems.append(say("install.missing_package", name=name))
     program = find_tensorboard_program()
     if program is None:
-        problems.append(
-            "the `tensorboard` program was not found next to this Python nor on PATH; "
-            "install tensorboard or set TENSORBOARD_BINARY to its full path"
-        )
+        problems.append(say("install.no_program"))
     version = sys.version.split()[0]
     return InstallReport(python=version, versions=versions, tensorboard_program=program, problems=problems)

@@ -1,0 +1,338 @@
+"""Learner-facing messages of camp_utils in the learner's language: English, or Chinese with ``CAMP_LANG=zh``.
+
+``python course.py lab --lang zh`` starts JupyterLab with ``CAMP_LANG=zh`` (and
+``--lang en``, the default, with ``CAMP_LANG=en``), so a learner who works in the
+Chinese edition reads what :func:`camp_utils.tb.check_install` finds, the
+random-weights warnings of :mod:`camp_utils.models` and the verdicts of
+:func:`camp_utils.homework.check_homework` in Chinese. Unset or ``en``, every
+message is the English text, byte for byte as before: the committed outputs of
+both editions hold the English ones, so the test suite runs every notebook
+without ``CAMP_LANG`` (``notebooks/conftest.py``).
+
+The language is read when a message is made (changing ``os.environ`` in a
+running kernel takes effect at once). Accepted values, case-insensitive:
+``en``, ``en_US``, ``en-GB``, ... and ``zh``, ``zh_CN``, ``zh-Hans``,
+``zh_CN.UTF-8``, ... Any other value falls back to English with one
+:class:`UserWarning` that names it: a message that helps the learner must never
+fail because of a setting. Code, names, paths and quoted errors stay as they
+are inside the Chinese messages (a learner searches for them).
+
+Messages are kept by key in :data:`MESSAGES`, each with the same ``{fields}``
+in every language (``tests/test_messages.py`` checks it)::
+
+    say("install.missing_package", name="torch")
+"""
+from __future__ import annotations
+
+import os
+import string
+import warnings
+
+__all__ = ["LANGUAGES", "VARIABLE", "MESSAGES", "language", "say"]
+
+VARIABLE = "CAMP_LANG"
+LANGUAGES = ("en", "zh")
+_SIMPLIFIED_CHINESE = ("zh", "zh_cn", "zh_sg", "zh_hans", "zh_hans_cn")
+_warned: set[str] = set()
+
+
+def language() -> str:
+    """``"en"`` or ``"zh"``, from ``$CAMP_LANG`` (unset or empty: ``"en"``; unknown: ``"en"`` and a warning)."""
+    value = os.environ.get(VARIABLE, "").strip()
+    if not value:
+        return "en"
+    base = value.lower().replace("-", "_").split(".")[0].split("@")[0]  # zh_CN.UTF-8 -> zh_cn
+    if base == "en" or base.startswith("en_"):
+        return "en"
+    if base in _SIMPLIFIED_CHINESE:
+        return "zh"
+    if value not in _warned:
+        _warned.add(value)
+        warnings.warn(f"{VARIABLE}={value!r} is not a language of the course messages "
+                      f"({', '.join(LANGUAGES)}, e.g. zh_CN); using English", UserWarning, stacklevel=3)
+    return "en"
+
+
+def say(key: str, **fields) -> str:
+    """The message ``key`` in the learner's language, with ``fields`` filled in.
+
+    Raises:
+        KeyError: an unknown key (a typo in camp_utils, not the learner's mistake).
+    """
+    texts = MESSAGES[key]
+    return texts[language()].format(**fields)
+
+
+def fields_of(template: str) -> set[str]:
+    """The names of the ``{fields}`` a template uses (for the tests)."""
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+# Each entry: key -> {"en": ..., "zh": ...}. The English texts are the messages as they were before
+# translation; do not change one without re-running the notebooks that print it.
+MESSAGES: dict[str, dict[str, str]] = {
+    # --- camp_utils.tb.check_install ------------------------------------------------------------
+    "install.missing_package": {
+        "en": "package '{name}' is not installed in this Python; run "
+              "`python -m pip install -r requirements.txt` from the project folder",
+        "zh": "这个 Python 里没有安装包 '{name}'：请在项目文件夹（含有 course.py 的那个）里运行 "
+              "`python -m pip install -r requirements.txt`",
+    },
+    "install.no_program": {
+        "en": "the `tensorboard` program was not found next to this Python nor on PATH; "
+              "install tensorboard or set TENSORBOARD_BINARY to its full path",
+        "zh": "在这个 Python 旁边和 PATH 上都找不到 `tensorboard` 程序：请安装 tensorboard，"
+              "或者把环境变量 TENSORBOARD_BINARY 设为它的完整路径",
+    },
+    "install.problem": {"en": "problem: {problem}", "zh": "问题：{problem}"},
+    "install.all_good": {"en": "All good: ready for the TensorBoard lessons.",
+                         "zh": "一切正常：可以开始 TensorBoard 的几课了。"},
+    "install.missing": {"en": "MISSING", "zh": "未安装（MISSING）"},
+    "install.program": {"en": "tensorboard program: {state}", "zh": "tensorboard 程序：{state}"},
+    "install.found": {"en": "found", "zh": "已找到"},
+    "install.not_found": {"en": "NOT FOUND", "zh": "未找到（NOT FOUND）"},
+
+    # --- camp_utils.models ----------------------------------------------------------------------
+    "models.random_weights": {
+        "en": "AlexNet has RANDOM weights, not ImageNet's: {reason}",
+        "zh": "AlexNet 用的是随机权重（RANDOM weights），不是 ImageNet 上训练好的权重：{reason}。"
+              "它给出的类别和特征图都没有意义",
+    },
+    "models.not_published": {
+        "en": "the cached file {path} is not the published one (its sha256 starts with {actual}, "
+              "the file name says {expected}); delete it and call alexnet(download=True)",
+        "zh": "缓存文件 {path} 不是官方发布的那个（它的 sha256 以 {actual} 开头，文件名里写的是 {expected}）："
+              "请删掉它，再调用 alexnet(download=True)",
+    },
+    "models.unloadable": {
+        "en": "the cached file {path} could not be loaded ({error})",
+        "zh": "缓存文件 {path} 无法加载（{error}）",
+    },
+    "models.download_failed": {
+        "en": "downloading them failed ({error})",
+        "zh": "下载权重失败（{error}）；没有网络时，可以在能联网的机器上下载后复制到 PyTorch 的缓存文件夹",
+    },
+    "models.not_cached": {
+        "en": "they are not in PyTorch's cache ({path}) and downloads are off; "
+              "call alexnet(download=True) once with internet access",
+        "zh": "PyTorch 的缓存（{path}）里没有这些权重，而且没有允许下载：请在能联网时调用一次 "
+              "alexnet(download=True)",
+    },
+    "models.ignoring_cache": {
+        "en": "ignoring the cached model '{path}': {why}; training a new one (about half a minute)",
+        "zh": "不使用缓存的模型 '{path}'：{why}；现在重新训练一个（大约半分钟）",
+    },
+
+    # --- camp_utils.homework.check_homework -----------------------------------------------------
+    "hw.result": {"en": "Lesson {lesson} homework: {message}", "zh": "第{lesson}课作业：{message}"},
+    "hw.no_folder": {
+        "en": "there is no folder {name!r} where the homework should write ({folder}); run the homework cell first",
+        "zh": "作业应当写入的文件夹 {name!r} 不存在（{folder}）：请先运行作业的单元格",
+    },
+    "hw.no_events": {
+        "en": "no event files in {name}/ yet: did the writer write there (log_dir), and was it flushed or closed?",
+        "zh": "{name}/ 里还没有事件文件：writer 是写到这里的吗（log_dir）？它 flush 或 close 了吗？",
+    },
+    "hw.no_scalars": {
+        "en": "the event files hold no scalars yet: nothing flushed yet? call writer.flush() "
+              "or writer.close() (or use `with run_writer(...) as writer:`)",
+        "zh": "事件文件里还没有标量：是不是还没 flush？请调用 writer.flush() 或 writer.close()"
+              "（或者用 `with run_writer(...) as writer:`）",
+    },
+    "hw19.no_lr": {
+        "en": "no 'LearningRate' curve in this run: log the lr every epoch (fit(..., writer=writer) does it)",
+        "zh": "这个 run 里没有 'LearningRate' 曲线：请每个 epoch 记录一次学习率（fit(..., writer=writer) 会做这件事）",
+    },
+    "hw19.few_epochs": {
+        "en": "only {count} epoch(s) of 'LearningRate': train for several epochs (the lesson uses 8)",
+        "zh": "'LearningRate' 只有 {count} 个 epoch：请多训练几个 epoch（本课用 8 个）",
+    },
+    "hw19.rises": {
+        "en": "the lr rises after epoch {epoch} ({before} -> {after}): ReduceLROnPlateau only lowers it; "
+              "is this run another scheduler (OneCycleLR, a warm-up)?",
+        "zh": "学习率在第 {epoch} 个 epoch 之后上升了（{before} -> {after}）：ReduceLROnPlateau 只会降低它；"
+              "这个 run 用的是不是别的调度器（OneCycleLR、预热）？",
+    },
+    "hw19.never_changed": {
+        "en": "the lr never changed ({lr} in all {count} epochs): ReduceLROnPlateau cuts it when "
+              "the validation loss has not improved for `patience` epochs; build it with patience=1, pass it "
+              "to fit(..., scheduler=...) (fit calls scheduler.step(valid_loss)) and train a few more epochs",
+        "zh": "学习率从未变化（{count} 个 epoch 都是 {lr}）：验证损失连续 `patience` 个 epoch 没有改善时，"
+              "ReduceLROnPlateau 才会降低它；请用 patience=1 构建它，传给 fit(..., scheduler=...)"
+              "（fit 会调用 scheduler.step(valid_loss)），再多训练几个 epoch",
+    },
+    "hw19.annealing": {
+        "en": "the lr falls after almost every epoch by different factors ({factors}): that is an "
+              "annealing schedule (cosine, exponential), not ReduceLROnPlateau, whose cuts all use one factor",
+        "zh": "学习率几乎每个 epoch 都按不同的倍数下降（{factors}）：这是退火式的调整策略（余弦、指数），"
+              "不是 ReduceLROnPlateau——后者每次都按同一个倍数降低",
+    },
+    "hw19.no_valid": {
+        "en": "no validation loss in this run (Loss_valid): ReduceLROnPlateau watches it; "
+              "give fit a valid_loader and the writer",
+        "zh": "这个 run 里没有验证损失（Loss_valid）：ReduceLROnPlateau 监控的就是它；"
+              "请把 valid_loader 和 writer 都传给 fit",
+    },
+    "hw19.correct": {
+        "en": "the lr was cut {cuts} time(s) (after epoch {epochs}; factor {factor}), never raised, "
+              "with the validation loss logged ({count} epochs): correct",
+        "zh": "学习率被降低了 {cuts} 次（在第 {epochs} 个 epoch 之后；倍数 {factor}），从未上升，"
+              "并且记录了验证损失（共 {count} 个 epoch）：正确",
+    },
+    "hw20.near_tag": {
+        "en": "the tag is {near!r}, not {wanted!r}: the tag must match exactly (no spaces)",
+        "zh": "tag 是 {near!r}，不是 {wanted!r}：tag 必须完全一致（不能有空格）",
+    },
+    "hw20.no_tag": {
+        "en": "no curve tagged {wanted!r}; the tags written are {found}",
+        "zh": "没有 tag 为 {wanted!r} 的曲线；已写入的 tag 是 {found}",
+    },
+    "hw20.many_runs": {
+        "en": "{count} runs hold the tag {wanted!r} ({runs}): "
+              "TensorBoard draws them on top of each other; write the homework once, to one run",
+        "zh": "有 {count} 个 run 含有 tag {wanted!r}（{runs}）：TensorBoard 会把它们叠在一起画；"
+              "作业只写一次，写进一个 run",
+    },
+    "hw20.twice": {
+        "en": "run {run!r} has {points} points but only {steps} different steps: "
+              "the homework was written twice into one run (start it fresh: run_writer(20, ...))",
+        "zh": "run {run!r} 有 {points} 个点，但只有 {steps} 个不同的步：作业被写进同一个 run 两次了"
+              "（用 run_writer(20, ...) 重新开始）",
+    },
+    "hw20.shifted": {
+        "en": "steps {first}..{last} instead of 0..99: x runs over range(100)",
+        "zh": "步是 {first}..{last}，而不是 0..99：x 应当取遍 range(100)",
+    },
+    "hw20.partial": {
+        "en": "only {count} of 100 points (steps 0..{last}): nothing flushed yet? "
+              "close the writer, or the loop stopped early",
+        "zh": "100 个点里只有 {count} 个（步 0..{last}）：是不是还没 flush？请关闭 writer；否则就是循环提前停止了",
+    },
+    "hw20.bad_steps": {
+        "en": "the steps are {head}...{tail}, expected 0, 1, ..., 99 (one point per x)",
+        "zh": "步是 {head}...{tail}，应当是 0, 1, ..., 99（每个 x 一个点）",
+    },
+    "hw20.bad_value": {
+        "en": "at step {step} the value is {value:g}, not 2·{step} = {double}: write add_scalar('y=2x', 2 * x, x)",
+        "zh": "第 {step} 步的值是 {value:g}，不是 2·{step} = {double}：应写 add_scalar('y=2x', 2 * x, x)",
+    },
+    "hw20.correct": {
+        "en": "100 points of y = 2x (steps 0..99, values 0..198) in run {run!r}: correct",
+        "zh": "run {run!r} 里有 y = 2x 的 100 个点（步 0..99，值 0..198）：正确",
+    },
+    "hw21.no_tag": {
+        "en": "no curve tagged {tag!r}; the tags written are {written}",
+        "zh": "没有 tag 为 {tag!r} 的曲线；已写入的 tag 是 {written}",
+    },
+    "hw21.missing_side": {
+        "en": "{tag!r} has no {missing} line (runs with it: {runs}): "
+              "log both, with add_scalars(tag, {{'train': ...}}) / {{'valid': ...}} or two writers",
+        "zh": "{tag!r} 缺少 {missing} 曲线（含有它的 run：{runs}）：两条都要记录，"
+              "用 add_scalars(tag, {{'train': ...}}) / {{'valid': ...}}，或者用两个 writer",
+    },
+    "hw21.and_no": {"en": " and no ", "zh": "和 "},
+    "hw21.unpaired": {
+        "en": "{tag!r}: the train and valid lines are in runs that TensorBoard does not pair "
+              "({runs}); name them <run>/{tag}_train and <run>/{tag}_valid, or <run>/train and <run>/valid",
+        "zh": "{tag!r}：train 和 valid 两条曲线所在的 run，TensorBoard 不会把它们画在一张图里（{runs}）；"
+              "请命名为 <run>/{tag}_train 和 <run>/{tag}_valid，或者 <run>/train 和 <run>/valid",
+    },
+    "hw21.not_finite": {"en": "{tag!r} ({side}) holds NaN or inf", "zh": "{tag!r}（{side}）含有 NaN 或 inf"},
+    "hw21.accuracy_range": {
+        "en": "{tag!r} ({side}) goes up to {top:g}: accuracy is a share in [0, 1] "
+              "(did you log percent, or a count of correct images?)",
+        "zh": "{tag!r}（{side}）最高到 {top:g}：准确率是 [0, 1] 之间的比例"
+              "（你记录的是百分数，还是分类正确的图片张数？）",
+    },
+    "hw21.negative_loss": {
+        "en": "{tag!r} ({side}) is negative ({low:g}): log the loss itself",
+        "zh": "{tag!r}（{side}）是负数（{low:g}）：请记录损失本身",
+    },
+    "hw21.few_valid": {
+        "en": "{tag!r}: only {count} valid point(s); validate after every epoch",
+        "zh": "{tag!r}：valid 只有 {count} 个点；请每个 epoch 之后都验证一次",
+    },
+    "hw21.step_axes": {
+        "en": "{tag!r}: the valid steps ({vmin}..{vmax}) lie outside the train steps "
+              "({tmin}..{tmax}): use one global step (iterations) for both",
+        "zh": "{tag!r}：valid 的步（{vmin}..{vmax}）落在 train 的步（{tmin}..{tmax}）之外："
+              "两者请用同一个全局步数（迭代次数）",
+    },
+    "hw21.verdict": {
+        "en": "{tag} train ({train} points) and valid ({valid} points) in one chart ({base})",
+        "zh": "{tag} 的 train（{train} 个点）和 valid（{valid} 个点）在同一张图里（{base}）",
+    },
+    "hw.join": {"en": "; ", "zh": "；"},
+    "hw.correct_suffix": {"en": ": correct", "zh": "：正确"},
+    "hw22.no_images": {
+        "en": "no images in {name}/ yet: write the grid with writer.add_image(tag, grid, step) "
+              "and flush or close the writer",
+        "zh": "{name}/ 里还没有图片：请用 writer.add_image(tag, grid, step) 写入网格图，然后 flush 或 close writer",
+    },
+    "hw22.no_tag": {
+        "en": "no image tagged {tag!r}; the image tags written are {tags}",
+        "zh": "没有 tag 为 {tag!r} 的图片；已写入的图片 tag 是 {tags}",
+    },
+    "hw22.one_picture": {
+        "en": "{tag!r} ({width} x {height}) shows one picture, not a grid of tiles: pass the whole batch "
+              "(B, C, H, W) to make_grid (and keep its padding, so that the tiles are apart)",
+        "zh": "{tag!r}（{width} x {height}）只有一张图，不是由小图拼成的网格：请把整个批次 (B, C, H, W) 传给 "
+              "make_grid（并保留它的 padding，让小图彼此分开）",
+    },
+    "hw22.clipped": {
+        "en": "{share:.0%} of the colour values in {tag!r} are 0 or 255: the batch was outside [0, 1] and "
+              "TensorBoard clipped it. Denormalise the inputs first (x * std + mean), or use "
+              "make_grid(..., normalize=True)",
+        "zh": "{tag!r} 里 {share:.0%} 的颜色值是 0 或 255：这个批次超出了 [0, 1]，被 TensorBoard 截断了。"
+              "请先对输入做反标准化（x * std + mean），或者用 make_grid(..., normalize=True)",
+    },
+    "hw22.correct": {
+        "en": "{tag!r} is a {width} x {height} grid of tiles with values inside [0, 1]: correct",
+        "zh": "{tag!r} 是一张 {width} x {height} 的网格图，数值都在 [0, 1] 之内：正确",
+    },
+    "hw23.not_tensor": {
+        "en": "captured[{inplace}] is a {kind}, not a tensor: store the hook's "
+              "output argument (a tensor), e.g. maps.append(output.detach().clone())",
+        "zh": "captured[{inplace}] 是 {kind}，不是张量：请保存钩子函数的 output 参数（一个张量），"
+              "例如 maps.append(output.detach().clone())",
+    },
+    "hw23.shape": {
+        "en": "captured[{inplace}] has shape {shape}; features[0] of AlexNet gives "
+              "(B, 64, 55, 55) for a 224 x 224 image: hook model.features[0] and pass a (B, 3, 224, 224) input",
+        "zh": "captured[{inplace}] 的形状是 {shape}；对 224 x 224 的图片，AlexNet 的 features[0] 输出 "
+              "(B, 64, 55, 55)：请把 hook 挂在 model.features[0] 上，并输入 (B, 3, 224, 224) 的张量",
+    },
+    "hw23.shapes_differ": {
+        "en": "the two recordings have different shapes {first} and {second}: use the same input twice",
+        "zh": "两次记录的形状不同（{first} 和 {second}）：两次请用同一个输入",
+    },
+    "hw23.not_finite": {"en": "the recorded maps hold NaN or inf: check the input image",
+                        "zh": "记录下来的特征图含有 NaN 或 inf：请检查输入图片"},
+    "hw23.inplace_negative": {
+        "en": "the inplace=True maps have negative values: the ReLU did not overwrite them, so it did not "
+              "run in place (is inplace still True for that run?) or the hook kept a copy before the ReLU ran",
+        "zh": "inplace=True 的特征图里有负值：ReLU 没有覆盖它们，也就是说 ReLU 没有原地运行"
+              "（那次运行时 inplace 还是 True 吗？），或者钩子函数在 ReLU 运行之前保存了一份副本",
+    },
+    "hw23.no_negative": {
+        "en": "the inplace=False maps have no negative values: they were changed by the ReLU after all "
+              "(set model.features[1].inplace = False before that forward pass), or the hook is on the "
+              "ReLU (features[1]) instead of the convolution (features[0])",
+        "zh": "inplace=False 的特征图里没有负值：它们还是被 ReLU 改掉了（请在那次前向传播之前设置 "
+              "model.features[1].inplace = False），或者 hook 挂在了 ReLU（features[1]）上，"
+              "而不是卷积（features[0]）上",
+    },
+    "hw23.relu_differs": {
+        "en": "ReLU(inplace=False maps) differs from the inplace=True maps: the two runs saw different "
+              "inputs or weights; use the same model and the same image for both",
+        "zh": "ReLU(inplace=False 的特征图) 与 inplace=True 的特征图不同：两次运行的输入或权重不一样；"
+              "请对两次运行使用同一个模型和同一张图片",
+    },
+    "hw23.correct": {
+        "en": "with inplace=True the hook's tensor was overwritten by the ReLU (no negative values); with "
+              "inplace=False it is the convolution's own output, negative values included, and its ReLU "
+              "equals the first: correct",
+        "zh": "inplace=True 时，钩子函数拿到的张量被 ReLU 覆盖了（没有负值）；inplace=False 时，它就是卷积本身的输出，"
+              "包括负值，而对它做 ReLU 正好等于前者：正确",
+    },
+}
