@@ -12,15 +12,36 @@ deeper), and still print the English outputs.
   of the notebooks; the English pass covers portability). A path given
   explicitly (``pytest notebooks/zh/20_tensorboard_install.ipynb``) is always
   collected.
+* The Chinese notebooks run right after the English lessons, before
+  notebooks/solutions/: a solutions notebook adds runs of its own to
+  ``runs/<lesson>/solutions/``, which a lesson that lists its folder would show.
 * ``CAMP_LANG`` is removed for every kernel the suite starts: camp_utils'
   learner-facing messages are then English, the language of the committed
   outputs of both editions (a learner's ``course.py lab --lang zh`` sets
   ``CAMP_LANG=zh`` and gets them in Chinese).
 """
 import os
+from pathlib import Path
 
 ZH_VARIABLE = "CAMP_TEST_ZH"
 
 os.environ.pop("CAMP_LANG", None)  # kernels inherit this process's environment (--nbval-current-env)
 
 collect_ignore = [] if os.environ.get(ZH_VARIABLE) == "1" else ["zh"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def _inside(item, folder: Path) -> bool:
+    return folder in Path(str(item.path)).resolve().parents
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Move the items of notebooks/zh/ to just after the last English lesson (notebooks/NN_*.ipynb)."""
+    zh = [item for item in items if _inside(item, HERE / "zh")]
+    if not zh:
+        return
+    rest = [item for item in items if not _inside(item, HERE / "zh")]
+    lessons = [k for k, item in enumerate(rest) if Path(str(item.path)).resolve().parent == HERE]
+    at = lessons[-1] + 1 if lessons else next((k for k, item in enumerate(rest) if _inside(item, HERE)), len(rest))
+    items[:] = rest[:at] + zh + rest[at:]
