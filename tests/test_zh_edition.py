@@ -463,6 +463,24 @@ def test_notebooks_conftest_collects_zh_only_when_asked(monkeypatch):
     assert "CAMP_LANG" not in os.environ  # every kernel nbval starts prints the English messages
 
 
+def test_the_chinese_notebooks_run_right_after_the_english_lessons():
+    spec = importlib.util.spec_from_file_location("notebooks_conftest_order", ROOT / "notebooks" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    nb = ROOT / "notebooks"
+    paths = [ROOT / "tests" / "test_x.py", nb / "solutions" / "20_s.ipynb", nb / "20_a.ipynb", nb / "20_a.ipynb",
+             nb / "21_b.ipynb", nb / "zh" / "20_a.ipynb", nb / "zh" / "21_b.ipynb"]
+    items = [type("Item", (), {"path": p})() for p in paths]
+    module.pytest_collection_modifyitems(None, None, items)
+    assert [Path(i.path).relative_to(ROOT).as_posix() for i in items] == [
+        "tests/test_x.py", "notebooks/solutions/20_s.ipynb", "notebooks/20_a.ipynb", "notebooks/20_a.ipynb",
+        "notebooks/21_b.ipynb", "notebooks/zh/20_a.ipynb", "notebooks/zh/21_b.ipynb"]
+    items[:] = [items[i] for i in (0, 5, 6, 1, 2, 3, 4)]
+    module.pytest_collection_modifyitems(None, None, items)
+    assert [Path(i.path).relative_to(ROOT).as_posix() for i in items][-3:] == [
+        "notebooks/21_b.ipynb", "notebooks/zh/20_a.ipynb", "notebooks/zh/21_b.ipynb"]
+
+
 def _rejected_patterns():
     """The 'rejected (pattern)' column of translations/zh/GLOSSARY.md: regular expressions in backticks."""
     rows = (ROOT / "translations" / "zh" / "GLOSSARY.md").read_text(encoding="utf-8").splitlines()
@@ -482,7 +500,8 @@ def test_the_glossary_rejects_the_renderings_the_native_review_flagged():
     assert all(re.search(run_noun, ok) is None for ok in ("一个 run（一次运行记录）", "每次运行", "一个运行中的服务器"))
     assert re.search(run_noun, "这个运行里同时有了两次执行的数据") and re.search(run_noun, "四个运行并排显示")
     trust = next(p for p in patterns if "Trust Notebook" in p)  # the English menu only in brackets
-    assert re.search(trust, "*文件 → 信任笔记本*（File → Trust Notebook）") is None and re.search(trust, "*File → Trust Notebook*")
+    assert re.search(trust, "*文件 → 信任笔记本*（File → Trust Notebook）") is None
+    assert re.search(trust, "*File → Trust Notebook*")
 
 
 def test_no_rejected_rendering_in_the_chinese_notebooks_or_readme():
