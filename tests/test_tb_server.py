@@ -236,3 +236,15 @@ def test_data_location_reads_a_relative_answer_against_the_servers_folder(tmp_pa
 def test_data_location_refuses_a_bad_url_or_timeout(url, timeout, message):
     with pytest.raises(ValueError, match=message):
         tb.data_location(url, timeout=timeout)
+
+
+def test_a_free_port_taken_before_start_is_picked_again(tmp_path):
+    import socket
+
+    server = tb.TensorBoardServer(write_line(tmp_path / "a", n=3))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:  # takes the port picked in __init__
+        squatter.bind((server.host, server.port))
+        squatter.listen()
+        taken = server.port
+        with server:
+            assert server.port != taken and server.running

@@ -282,7 +282,7 @@ def test_a_planted_change_in_a_real_lesson_is_detected_and_a_rebuild_fixes_it(tm
     if not translated:
         pytest.skip("no lesson translated yet")
     real = translated[0]
-    for path in (real.en_path, real.tr_path, real.zh_path):
+    for path in (real.en_path, real.tr_path, real.code_path, real.zh_path):
         target = tmp_path / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)

@@ -185,6 +185,7 @@ class TensorBoardServer:
         if port is not None:
             port = check_int(port, "port", minimum=1, maximum=65535, what="a TCP port")
         self.host = host
+        self._chosen_port = port is None  # a port we picked may be re-picked at start() if taken meanwhile
         self.port = port if port is not None else _free_port(host)
         self.live = live
         self.load_fast = load_fast
@@ -220,6 +221,10 @@ class TensorBoardServer:
         if self.running:
             raise RuntimeError("this TensorBoard server is already running")
         self.stop()  # forget a process that exited on its own
+        if self._chosen_port and _port_in_use(self.host, self.port):
+            # Another program (or a server of ours still closing its socket) took the free port picked in
+            # __init__: the caller asked for any free port, so pick one again.
+            self.port = _free_port(self.host)
         if _port_in_use(self.host, self.port):
             raise RuntimeError(f"port {self.port} on {self.host} is already in use (another TensorBoard?); "
                                "pass another port, or leave port=None for a free one")
