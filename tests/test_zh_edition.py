@@ -513,3 +513,22 @@ def test_no_rejected_rendering_in_the_chinese_notebooks_or_readme():
              for pattern in _rejected_patterns() for name, text in texts.items()
              for m in re.finditer(pattern, text)]
     assert not found, "rejected renderings (see translations/zh/GLOSSARY.md):\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("folder", ["notebooks", "notebooks/zh", "notebooks/solutions"])
+def test_every_relative_link_and_image_of_the_notebooks_exists(folder):
+    """A link is checked from the notebook's own folder, as JupyterLab and GitHub open it."""
+    broken = []
+    for path in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            text = build_zh._CODE.sub("", "".join(cell["source"]))
+            spans = [m.span() for m in build_zh._INLINE_CODE.finditer(text)]
+            for m in build_zh._LINK.finditer(text):
+                target = m[2].split("#")[0]
+                if any(a < m.start() < b for a, b in spans) or not target or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target):
+                    continue
+                if not (path.parent / target).exists():
+                    broken.append(f"{path.relative_to(ROOT)} cell {cell.get('id')}: {m[2]}")
+    assert broken == []

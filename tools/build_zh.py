@@ -315,8 +315,10 @@ def translation_problems(lesson: Lesson, nb: dict | None = None, entries: list[E
     return found
 
 
-_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
-_LINK = re.compile(r"(!?\[[^\]\n]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~)", re.S)  # fenced code: never touched
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+# link text may hold code spans (`x`) and one level of brackets (Linear[fc1])
+_LINK = re.compile(r"(!?\[(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
 _SRC = re.compile(r"(<img\b[^>]*?\bsrc=[\"'])([^\"']+)([\"'])", re.I)
 _LESSON_FILE = re.compile(r"^\d\d_[^/]*\.ipynb(#.*)?$")
 
@@ -335,8 +337,13 @@ def relink(text: str, lesson: Lesson) -> str:
         return Path(moved).as_posix()
 
     def outside_code(part: str) -> str:
-        part = _LINK.sub(lambda m: m[1] + fix(m[2]) + m[3], part)
-        return _SRC.sub(lambda m: m[1] + fix(m[2]) + m[3], part)
+        spans = [m.span() for m in _INLINE_CODE.finditer(part)]
+
+        def in_code(at: int) -> bool:  # a link-like text inside a code span (`a[0](x)`) is code
+            return any(start < at < end for start, end in spans)
+
+        part = _LINK.sub(lambda m: m[0] if in_code(m.start()) else m[1] + fix(m[2]) + m[3], part)
+        return _SRC.sub(lambda m: m[0] if in_code(m.start()) else m[1] + fix(m[2]) + m[3], part)
 
     return "".join(p if i % 2 else outside_code(p) for i, p in enumerate(_CODE.split(text)))
 
