@@ -527,7 +527,8 @@ def test_every_relative_link_and_image_of_the_notebooks_exists(folder):
             spans = [m.span() for m in build_zh._INLINE_CODE.finditer(text)]
             for m in build_zh._LINK.finditer(text):
                 target = m[2].split("#")[0]
-                if any(a < m.start() < b for a, b in spans) or not target or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target):
+                external = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target)
+                if any(a < m.start() < b for a, b in spans) or not target or external:
                     continue
                 if not (path.parent / target).exists():
                     broken.append(f"{path.relative_to(ROOT)} cell {cell.get('id')}: {m[2]}")
