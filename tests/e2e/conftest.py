@@ -349,7 +349,9 @@ class _Lab:
         deadline = start + timeout
         while True:
             prompts = self.code_prompts(page)
-            done = prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
+            # a cell whose input is collapsed (metadata jupyter.source_hidden) shows no prompt text: ''
+            shown = [p for p in prompts if p]
+            done = shown and all(re.fullmatch(r"\[\d+\]:", p) for p in shown)
             if done and self.kernel_status(page) == "idle":
                 return time.monotonic() - start
             if time.monotonic() > deadline:
