@@ -1,5 +1,7 @@
 """Shared helpers of the camp_utils.tb tests: a run to read back, and "is that process still there?"."""
+import contextlib
 import os
+import socket
 import time
 
 from camp_utils import tb
@@ -34,3 +36,16 @@ def alive(pid):
     except OSError:
         return True
 
+
+
+@contextlib.contextmanager
+def closed_port(host="127.0.0.1"):
+    """A localhost port where nothing answers, held for the ``with`` block.
+
+    The socket is bound but never listens: a connection is refused, and no
+    other program can take the port meanwhile (a port merely found free and
+    released could be taken by a server the moment after).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind((host, 0))
+        yield held.getsockname()[1]

@@ -9,7 +9,7 @@ import pytest
 
 from camp_utils import tb
 
-from tb_support import alive, alive_after, write_line
+from tb_support import alive, alive_after, closed_port, write_line
 
 
 def test_find_program_prefers_tensorboard_binary(tmp_path, monkeypatch):
@@ -71,16 +71,17 @@ def test_stale_tensorboard_record_never_kills_an_unrelated_process(tmp_path, mon
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # an info dir of our own
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=bystander.pid,
-                                       port=tb.server._free_port("127.0.0.1"), path_prefix="",
-                                       logdir=str(tmp_path), db="", cache_key="x")
-        info_dir = manager._get_info_dir()
-        with open(os.path.join(info_dir, f"pid-{bystander.pid}.info"), "w") as f:
-            f.write(manager._info_to_string(info))
-        assert [i.pid for i in manager.get_all()] == [bystander.pid]
-        assert tb.notebook_tensorboards(tmp_path) == []
-        assert tb.stop_notebook_tensorboards(tmp_path) == 0
-        assert bystander.poll() is None
+        with closed_port() as nowhere:
+            info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=bystander.pid,
+                                           port=nowhere, path_prefix="",
+                                           logdir=str(tmp_path), db="", cache_key="x")
+            info_dir = manager._get_info_dir()
+            with open(os.path.join(info_dir, f"pid-{bystander.pid}.info"), "w") as f:
+                f.write(manager._info_to_string(info))
+            assert [i.pid for i in manager.get_all()] == [bystander.pid]
+            assert tb.notebook_tensorboards(tmp_path) == []
+            assert tb.stop_notebook_tensorboards(tmp_path) == 0
+            assert bystander.poll() is None
     finally:
         bystander.kill()
         bystander.wait()
@@ -99,9 +100,9 @@ def test_forget_dead_tensorboards_removes_only_records_of_dead_servers(tmp_path,
                                        path_prefix="", logdir=str(folder), db="", cache_key=f"k{pid}")
         (tb.notebook._info_dir() / f"pid-{pid}.info").write_text(manager._info_to_string(info))
 
-    with tb.TensorBoardServer(folder) as server:
-        record(111111, server.port)                 # alive: it answers
-        record(222222, tb.server._free_port("127.0.0.1"))  # dead: nothing listens there
+    with tb.TensorBoardServer(folder) as server, closed_port() as nowhere:
+        record(111111, server.port)  # alive: it answers
+        record(222222, nowhere)      # dead: nothing listens there
         other = tmp_path / "other"
         other.mkdir()
         info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=333333, port=server.port,
@@ -154,11 +155,11 @@ def test_local_requests_bypass_a_proxy_so_a_live_record_survives(tmp_path, monke
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # an info dir of our own
     folder = write_line(tmp_path, n=3)
-    with tb.TensorBoardServer(folder) as server:
+    with tb.TensorBoardServer(folder) as server, closed_port() as nowhere:
         info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=444444, port=server.port,
                                        path_prefix="", logdir=str(folder), db="", cache_key="k4")
         (tb.notebook._info_dir() / "pid-444444.info").write_text(manager._info_to_string(info))
-        dead_proxy = f"http://127.0.0.1:{tb.server._free_port('127.0.0.1')}"  # nothing listens there
+        dead_proxy = f"http://127.0.0.1:{nowhere}"  # nothing listens there
         for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
             monkeypatch.setenv(name, dead_proxy)
         for name in ("no_proxy", "NO_PROXY"):

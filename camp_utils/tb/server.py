@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -30,6 +31,11 @@ LOAD_FAST_CHOICES = ("auto", "true", "false")
 # what that server (started with --verbose) logs when its one load has finished.
 _DATA_SERVER_NOTE = "Using experimental fast data loading logic"
 _LOAD_FINISHED = "Finished load cycle"
+# What TensorBoard prints once its web server is bound: "TensorBoard 2.21.0 at http://127.0.0.1:41237/ (Press
+# CTRL+C to quit)". Started with --port 0, the port in that line is the one the operating system gave it.
+_SERVING = re.compile(r"^TensorBoard \S+ at (http://\S+) \(Press CTRL\+C to quit\)", re.MULTILINE)
+# What TensorBoard prints when it cannot bind a port it was given.
+_PORT_TAKEN = "could not bind to port"
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -38,12 +44,6 @@ def _family(host: str) -> socket.AddressFamily:
         return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:  # a name such as localhost
         return socket.AF_INET
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(_family(host), socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def _port_in_use(host: str, port: int) -> bool:
@@ -137,8 +137,11 @@ class TensorBoardServer:
 
     Args:
         logdir: folder to serve.
-        port: TCP port; default: a free one. A port another program (say,
-            another TensorBoard) already uses is refused.
+        port: TCP port; default: any free one, chosen by the operating
+            system when TensorBoard binds it (``--port 0``), so servers started
+            at the same time never race for one. A port another program (say,
+            another TensorBoard) already uses is refused. :attr:`port` is the
+            port in use once started.
         host: interface to bind: a loopback address (``127.0.0.1``, ``::1``,
             ``localhost``) unless ``allow_remote=True``.
         timeout: seconds to wait for the server to answer (a positive, finite number).
@@ -185,8 +188,9 @@ class TensorBoardServer:
         if port is not None:
             port = check_int(port, "port", minimum=1, maximum=65535, what="a TCP port")
         self.host = host
-        self._chosen_port = port is None  # a port we picked may be re-picked at start() if taken meanwhile
-        self.port = port if port is not None else _free_port(host)
+        self._requested_port = port
+        self.port: int | None = port
+        """The TCP port: the one asked for, or the one TensorBoard was given once started (None before)."""
         self.live = live
         self.load_fast = load_fast
         self.loader: str | None = None
@@ -196,7 +200,14 @@ class TensorBoardServer:
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:6123/``."""
+        """Base URL, e.g. ``http://127.0.0.1:6123/``.
+
+        Raises:
+            RuntimeError: no port asked for and the server was never started (the port is not known yet).
+        """
+        if self.port is None:
+            raise RuntimeError("this TensorBoard server has no port yet: the operating system gives it one "
+                               "at start(); use the url inside the `with` block")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
 
@@ -207,7 +218,7 @@ class TensorBoardServer:
             reload_args = ["--reload_interval", "0", "--reload_task", "blocking"]
         return [
             sys.executable, "-m", "tensorboard.main",
-            "--logdir", str(self.logdir), "--host", self.host, "--port", str(self.port),
+            "--logdir", str(self.logdir), "--host", self.host, "--port", str(self._requested_port or 0),
             "--load_fast", self.load_fast, "--extra_data_server_flags=--verbose", *reload_args,
         ]
 
@@ -221,13 +232,11 @@ class TensorBoardServer:
         if self.running:
             raise RuntimeError("this TensorBoard server is already running")
         self.stop()  # forget a process that exited on its own
-        if self._chosen_port and _port_in_use(self.host, self.port):
-            # Another program (or a server of ours still closing its socket) took the free port picked in
-            # __init__: the caller asked for any free port, so pick one again.
-            self.port = _free_port(self.host)
-        if _port_in_use(self.host, self.port):
-            raise RuntimeError(f"port {self.port} on {self.host} is already in use (another TensorBoard?); "
-                               "pass another port, or leave port=None for a free one")
+        # No port asked for: TensorBoard binds port 0 and the operating system picks a free port in that
+        # same call, so there is no moment between choosing a port and binding it for anyone to take it.
+        self.port = self._requested_port
+        if self.port is not None and _port_in_use(self.host, self.port):
+            raise self._port_taken()
         self._log = tempfile.TemporaryFile()
         linux = sys.platform.startswith("linux")
         self._process = subprocess.Popen(self._command(), stdout=self._log, stderr=subprocess.STDOUT,
@@ -243,18 +252,29 @@ class TensorBoardServer:
         deadline = time.monotonic() + self.timeout
         while True:
             if self._process.poll() is not None:
-                code = self._process.returncode
-                raise RuntimeError(f"TensorBoard exited with code {code}:\n{self._read_log()}")
+                code, log = self._process.returncode, self._read_log()
+                if self._requested_port is not None and _PORT_TAKEN in log:
+                    raise self._port_taken()  # taken after our check, before TensorBoard bound it
+                raise RuntimeError(f"TensorBoard exited with code {code}:\n{log}")
             log = self._read_log(tail=False)
+            if self.port is None:
+                serving = _SERVING.search(log)
+                if serving:
+                    self.port = urllib.parse.urlsplit(serving.group(1)).port
             rust = _DATA_SERVER_NOTE in log
             loaded = not rust or self.live or _LOAD_FINISHED in log
-            if loaded and self._answers():
+            if self.port is not None and loaded and self._answers():
                 self.loader = "rust" if rust else "python"
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"TensorBoard did not answer on {self.url} within {self.timeout} s:\n"
+                where = self.url if self.port is not None else f"{self.host} (it never said which port)"
+                raise TimeoutError(f"TensorBoard did not answer on {where} within {self.timeout} s:\n"
                                    f"{self._read_log()}")
             time.sleep(0.2)
+
+    def _port_taken(self) -> RuntimeError:
+        return RuntimeError(f"port {self.port} on {self.host} is already in use (another TensorBoard?); "
+                            "pass another port, or leave port=None for a free one")
 
     def _answers(self) -> bool:
         """True when *our* process answers on the port (it is alive and serves our folder)."""

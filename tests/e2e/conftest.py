@@ -24,7 +24,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -102,12 +101,6 @@ def pytest_terminal_summary(terminalreporter):
 # --------------------------------------------------------------------------- processes
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _marked_pids(marker_value: str) -> list[int]:
     """Processes whose environment carries ``MARKER=marker_value`` (Linux /proc)."""
     needle = f"{MARKER}={marker_value}".encode()
@@ -173,10 +166,10 @@ class _Lab:
         self.learner = base / "my_notebooks"
         self.tmpdir = base / "tmp"
         self.runs = base / "runs"
-        self.port = _free_port()
+        self.port: int | None = None  # the port Jupyter Server was given by the OS (--port=0), once started
         self.token = secrets.token_hex(16)
         self.run_id = uuid.uuid4().hex
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.url = ""
         self.browser = browser
         self.python = python
         self.process: subprocess.Popen | None = None
@@ -211,24 +204,33 @@ class _Lab:
             "IPYTHONDIR": str(self.base / "ipython"),
         })
         self.env = env
+        # --port=0: the operating system gives Jupyter Server a free port when it binds; the server says which
+        # in its runtime file (jpserver-<pid>.json). No port is chosen here first for anyone else to take.
+        runtime = self.base / "jupyter-runtime"
+        runtime.mkdir(exist_ok=True)
+        env["JUPYTER_RUNTIME_DIR"] = str(runtime)
         command = course.lab_command(Path(self.python), self.learner, [
-            "--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
+            "--no-browser", "--ip=127.0.0.1", "--port=0", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
         ])
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
+        server_file = runtime / f"jpserver-{self.process.pid}.json"
         deadline = time.monotonic() + 90
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited with code {self.process.returncode}:\n{self.log()}")
             try:
+                if self.port is None:
+                    self.port = int(json.loads(server_file.read_text())["port"])
+                    self.url = f"http://127.0.0.1:{self.port}/"
                 self.api("GET", "api/status")
                 break
-            except (OSError, urllib.error.URLError) as err:
+            except (OSError, ValueError, KeyError, urllib.error.URLError) as err:  # no file yet, half written
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not answer on {self.url} in 90 s:\n{self.log()}") from err
+                    raise RuntimeError(f"JupyterLab did not answer in 90 s (port {self.port}):\n{self.log()}") from err
                 time.sleep(0.3)
         _Lab.started = True
 
