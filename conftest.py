@@ -9,10 +9,17 @@
   Under the test suite nobody looks. Kernels started here carry a session id
   (``CAMP_SESSION``) that their servers inherit; at the end those servers, and
   only those, are stopped.
+* A pass of ``course.py test``'s full run names, in ``CAMP_EXPECT_NOTEBOOKS``,
+  the folders whose every lesson it must execute; a pass that collected fewer
+  notebooks than the course has stops before running anything.
 """
 import os
 import uuid
+from pathlib import Path
 
+import pytest
+
+import course
 from camp_utils.tb import SESSION_VARIABLE, stop_session_tensorboards
 
 _SESSION = f"pytest-{uuid.uuid4().hex}"
@@ -26,3 +33,14 @@ def pytest_configure(config):
 
 def pytest_sessionfinish(session, exitstatus):
     stop_session_tensorboards(_SESSION)
+
+
+def pytest_collection_finish(session):
+    folders = [f for f in os.environ.get(course.EXPECT_VARIABLE, "").split(",") if f]
+    if not folders:
+        return
+    missing = course.missing_notebooks({Path(str(item.path)) for item in session.items
+                                        if str(item.path).endswith(".ipynb")}, folders)
+    if missing:
+        raise pytest.UsageError(f"this pass must run every notebook of the course, but collected none for: "
+                                f"{', '.join(missing)} (renamed, deleted, or deselected?)")

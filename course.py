@@ -4,7 +4,7 @@
     python course.py lab        # install everything (first time) and open JupyterLab on your copies
     python course.py lab --lang zh  # the same for the Chinese edition (中文版), JupyterLab in Chinese
     python course.py refresh 20 # replace your copy of lesson 20 by the course's (yours is kept aside)
-    python course.py test       # install everything + test tools (first time), ruff, then the test suite
+    python course.py test       # install everything + test tools (first time), ruff, then the whole test suite
     python course.py test --portable  # the notebooks again under other CPU kernel settings (see PORTABLE)
     python course.py execute    # re-run every notebook in place (Restart & Run All; for course authors)
     python course.py bench      # run the benchmarks (installs benchmarks/requirements-bench.txt first)
@@ -312,8 +312,37 @@ def portable_settings(value: str) -> list[str]:
     return names
 
 
-# `course.py test` without arguments sets this to 1: notebooks/conftest.py then lets nbval run notebooks/zh/ too.
+# `course.py test` sets this to 1 for the pass that runs notebooks/zh/ (read by notebooks/conftest.py).
 ZH_TEST_VARIABLE = "CAMP_TEST_ZH"
+# The lessons of this course (../shared/SYLLABUS.md): each folder below holds one notebook per lesson, and a full
+# run must collect every one of them -- a renamed or lost notebook fails the run instead of shrinking it.
+LESSONS = ("19", "20", "21", "22", "23")
+NOTEBOOK_FOLDERS = ("notebooks", "notebooks/zh", "notebooks/solutions")
+EXPECT_VARIABLE = "CAMP_EXPECT_NOTEBOOKS"  # folders whose every lesson a pass must collect (notebooks/conftest.py)
+# The full run's two passes. Every notebook runs once, the Chinese edition standing in for the English one under
+# the other kernel setting: tests/test_zh_edition.py proves that its code is the English code with translated
+# comments and its outputs are the same, so each (code, kernel setting) pair and both working folders run once.
+FULL_RUN = (
+    # (name, portable setting or None for this machine's own kernels, pytest arguments, folders it must collect)
+    ("native", None, [], ("notebooks", "notebooks/solutions")),
+    ("generic", "generic", ["notebooks/zh", "notebooks/solutions"], ("notebooks/zh", "notebooks/solutions")),
+)
+
+def missing_notebooks(collected, folders=NOTEBOOK_FOLDERS, root: Path = ROOT) -> list[str]:
+    """The lessons of :data:`LESSONS` that ``collected`` (notebook paths) lacks in each of ``folders``.
+
+    A folder must hold exactly one ``NN_*.ipynb`` per lesson among the collected
+    paths; what is missing (or doubled) is named as ``folder/NN_*.ipynb``.
+    """
+    paths = [Path(p).resolve() for p in collected]
+    missing = []
+    for folder in folders:
+        inside = (root / folder).resolve()
+        for lesson in LESSONS:
+            if len([p for p in paths if p.parent == inside and p.name.startswith(f"{lesson}_")]) != 1:
+                missing.append(f"{folder}/{lesson}_*.ipynb")
+    return missing
+
 
 # What `course.py test` lints (with the rules in pyproject.toml) before the full suite runs.
 LINTED = ("camp_utils", "tests", "tools", "course.py", "benchmarks")
@@ -329,42 +358,49 @@ def cmd_lint(python: Path) -> int:
     return code
 
 
-def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int:
-    """Run pytest; the full run (no arguments, no ``--portable``) lints the code with ruff first.
+def portable_env(env: dict[str, str], name: str) -> dict[str, str]:
+    """``env`` with the kernel setting ``name`` of :data:`PORTABLE` and that setting's own cache folder."""
+    return {**env, **PORTABLE[name], "CAMP_CACHE_DIR": str(ROOT / "data" / "portable" / name)}
 
-    The full run also executes the Chinese notebooks (``notebooks/zh/``) under
-    nbval, strict like the English ones (``CAMP_TEST_ZH=1``, read by
-    ``notebooks/conftest.py``): their comments are translated, so they are not
-    the English files. A selection (paths, ``-k``, ...) or a ``--portable`` run is
-    pytest only, without the Chinese notebooks unless named (``notebooks/zh``):
-    a finding in an unrelated file never blocks running one test.
+
+def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int:
+    """Run pytest; without arguments, the full run: ruff, then the two passes of :data:`FULL_RUN`.
+
+    The full run executes every notebook of the course once: the unit tests, the
+    English lessons and the solutions under this machine's own kernels, then the
+    Chinese lessons (from ``notebooks/zh/``, ``CAMP_TEST_ZH=1``) and the solutions
+    again under PyTorch's plain C++ kernels (``generic``), which round differently
+    on every CPU. Each pass fails if it collected fewer notebooks than the course
+    has. A selection (paths, ``-k``, ...) runs pytest once, as given; ``--portable``
+    runs the given tests (default: ``notebooks``) once under each named setting.
     """
     env = course_env()
     env["CAMP_PROGRESS"] = "0"  # progress bars are volatile text; nbval compares outputs
     env.pop("CAMP_LANG", None)  # both editions' committed outputs hold camp_utils' English messages
     env.pop(ZH_TEST_VARIABLE, None)
-    if portable is None:
-        if not extra:
-            lint = cmd_lint(python)
-            if lint != 0:
-                return lint
-            env[ZH_TEST_VARIABLE] = "1"
+    env.pop(EXPECT_VARIABLE, None)
+    if portable is None and extra:
         return subprocess.call([str(python), "-m", "pytest", *extra], cwd=ROOT, env=env)
-    args = extra or ["notebooks"]
+    if portable is None:
+        lint = cmd_lint(python)
+        if lint != 0:
+            return lint
+        passes = [(name, setting, args, {EXPECT_VARIABLE: ",".join(folders),
+                                         **({ZH_TEST_VARIABLE: "1"} if "notebooks/zh" in args else {})})
+                  for name, setting, args, folders in FULL_RUN]
+    else:
+        passes = [(name, name, extra or ["notebooks"], {}) for name in portable_settings(portable)]
     failed = []
-    for name in portable_settings(portable):
-        setting = PORTABLE[name]
-        cache = ROOT / "data" / "portable" / name
-        print(f"== portable setting '{name}': {' '.join(f'{k}={v}' for k, v in setting.items())}, "
-              f"CAMP_CACHE_DIR=data/portable/{name}", flush=True)
-        code = subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT,
-                               env={**env, **setting, "CAMP_CACHE_DIR": str(cache)})
-        if code != 0:
+    for name, setting, args, more in passes:
+        pass_env = {**(portable_env(env, setting) if setting else env), **more}
+        described = " ".join(f"{k}={v}" for k, v in pass_env.items() if env.get(k) != v)
+        print(f"== pass '{name}': pytest {' '.join(args)}" + (f" ({described})" if described else ""), flush=True)
+        if subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=pass_env) != 0:
             failed.append(name)
     if failed:
-        print(f"== portable: failed under {', '.join(failed)}", flush=True)
+        print(f"== failed: the pass(es) {', '.join(failed)}", flush=True)
         return 1
-    print("== portable: passed under every setting", flush=True)
+    print(f"== passed: {', '.join(name for name, *_ in passes)}", flush=True)
     return 0
 
 

@@ -6,15 +6,15 @@ the same outputs. tests/test_zh_edition.py proves that statically; executing
 them proves that the translated cells still run, from notebooks/zh/ (one folder
 deeper), and still print the English outputs.
 
-* ``python course.py test`` (the full run) sets ``CAMP_TEST_ZH=1``: nbval then
-  collects notebooks/zh/ too, in strict mode like the English notebooks. The
-  ``--portable`` runs and a plain ``pytest`` leave it out (it doubles the time
-  of the notebooks; the English pass covers portability). A path given
-  explicitly (``pytest notebooks/zh/20_tensorboard_install.ipynb``) is always
-  collected.
-* The Chinese notebooks run right after the English lessons, before
-  notebooks/solutions/: a solutions notebook adds runs of its own to
-  ``runs/<lesson>/solutions/``, which a lesson that lists its folder would show.
+* ``python course.py test`` (the full run) runs notebooks/zh/ in its second pass,
+  under the other kernel setting (``generic``), with ``CAMP_TEST_ZH=1``: nbval
+  then collects notebooks/zh/, in strict mode like the English notebooks, which
+  ran in the first pass under this machine's kernels. A plain ``pytest`` and the
+  ``--portable`` runs leave it out. A path given explicitly
+  (``pytest notebooks/zh/20_tensorboard_install.ipynb``) is always collected.
+* The Chinese notebooks run before notebooks/solutions/: a solutions notebook
+  adds runs of its own to ``runs/solutions/<lesson>/``, which a lesson that lists
+  its folder would show.
 * ``CAMP_LANG`` is removed for every kernel the suite starts: camp_utils'
   learner-facing messages are then English, the language of the committed
   outputs of both editions (a learner's ``course.py lab --lang zh`` sets

@@ -78,13 +78,21 @@ def test_grad_cam_equals_relu_cam_for_gap_then_linear():
     assert not torch.allclose(cam(model, images, "features"), cam_maps, atol=1e-3)  # ReLU matters
 
 
+# Two images for flat_net: MAPS (logits 3 and -3: class 0 on top) and -MAPS (logits -3 and 3: class 1 on top).
+# Their Grad-CAMs by hand (see test_grad_cam_by_hand_on_a_network_without_gap): MAPS, class 0 ->
+# [[1/3, 2/3], [0, 1]]; MAPS, class 1 -> zeros; -MAPS, class 1: alpha = (-1, 0), ReLU(A0) = [[1, 0], [0, 2]] / 2.
+OPPOSITES = torch.cat([MAPS, -MAPS])
+MAP_CLASS_0, ZEROS, MAP_CLASS_1 = [[1 / 3, 2 / 3], [0, 1]], [[0, 0], [0, 0]], [[0.5, 0], [0, 1]]
+
+
 def test_top_class_is_the_default():
-    model = GapNet(4, width=4).eval()
-    images = torch.randn(4, 3, 16, 16)
-    top = model(images).argmax(1)
-    assert torch.equal(grad_cam(model, images, "features"), grad_cam(model, images, "features", classes=top))
-    assert torch.equal(grad_cam(model, images, "features", classes=1),
-                       grad_cam(model, images, "features", classes=[1, 1, 1, 1]))
+    maps = grad_cam(flat_net(), OPPOSITES, "0")  # each image explained for its own top class: 0, then 1
+    assert close(maps[0], MAP_CLASS_0) and close(maps[1], MAP_CLASS_1)
+
+
+def test_one_class_given_as_an_int_explains_every_image_for_it():
+    maps = grad_cam(flat_net(), OPPOSITES, "0", classes=1)
+    assert close(maps[0], ZEROS) and close(maps[1], MAP_CLASS_1)
 
 
 # --------------------------------------------------------------------------- conventions
@@ -97,10 +105,10 @@ def test_maps_are_batch_by_input_size_in_zero_one(method):
     assert all(float(m.max()) in (0.0, 1.0) for m in maps)
 
 
-def test_target_layer_given_as_module_or_name_gives_the_same_maps():
-    model = GapNet(4, width=4)
-    images = torch.randn(2, 3, 16, 16)
-    assert torch.equal(grad_cam(model, images, model.features[8]), grad_cam(model, images, "features.8"))
+def test_target_layer_given_as_module_or_name():
+    net = gap_net()  # Grad-CAM of a GAP network is its CAM with ReLU: [[0.5, 0], [0, 1]] (by hand, above)
+    assert close(grad_cam(net, MAPS, net[0])[0], [[0.5, 0], [0, 1]])
+    assert close(grad_cam(net, MAPS, "0")[0], [[0.5, 0], [0, 1]])
 
 
 def test_inplace_relu_after_the_target_layer_does_not_change_its_activations():
@@ -337,12 +345,8 @@ def test_mask_score_refuses_0_255_masks_and_masks_without_an_object():
 
 
 def test_a_numpy_integer_class_is_one_class_for_every_image():
-    import numpy as np
-
-    model = GapNet(4, width=4).eval()
-    images = torch.randn(2, 3, 16, 16)
-    assert torch.equal(grad_cam(model, images, "features", classes=np.int64(2)),
-                       grad_cam(model, images, "features", classes=[2, 2]))
+    maps = grad_cam(flat_net(), OPPOSITES, "0", classes=np.int64(1))
+    assert close(maps[0], ZEROS) and close(maps[1], MAP_CLASS_1)
 
 
 @pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from camp_utils.checks import (
-    FLAG_WORDS,
     check_choice,
     check_int,
     check_number,
@@ -221,8 +220,8 @@ def test_ensure_writable_folder_creates_and_refuses_with_the_hint(tmp_path):
 
 
 @pytest.mark.parametrize("raw, default, expected", [
-    *[(word, False, True) for word in FLAG_WORDS[True]],
-    *[(word, True, False) for word in FLAG_WORDS[False]],
+    *[(word, False, True) for word in ("1", "true", "yes", "on")],   # the words the README promises
+    *[(word, True, False) for word in ("0", "false", "no", "off")],
     ("TRUE", False, True),
     (" Off ", True, False),
     ("Yes", False, True),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,25 @@ def test_portable_settings_are_checked_before_anything_runs(course):
     for bad in ("avx512", "", "generic,nope"):
         with pytest.raises(SystemExit, match="--portable: unknown setting"):
             course.portable_settings(bad)
-    assert course.PORTABLE["generic"] == {"ATEN_CPU_CAPABILITY": "default"}
-    assert course.PORTABLE["1thread"]["OMP_NUM_THREADS"] == "1"
+
+
+def test_each_portable_setting_changes_what_pytorch_runs_on(course):
+    # What the README's table promises, asked of PyTorch itself in a fresh process under each setting.
+    import subprocess
+    import sys
+
+    ask = "import torch; print(torch.backends.cpu.get_cpu_capability(), torch.get_num_threads())"
+
+    def torch_says(setting):
+        env = {k: v for k, v in os.environ.items() if k not in {"ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS"}}
+        env.update(course.PORTABLE[setting] if setting else {})
+        return subprocess.run([sys.executable, "-c", ask], env=env, capture_output=True, text=True,
+                              check=True).stdout.split()
+
+    native_kernels, native_threads = torch_says(None)
+    assert torch_says("generic") == ["DEFAULT", native_threads]  # the plain C++ kernels
+    assert torch_says("1thread") == [native_kernels, "1"]
+    assert torch_says("avx2")[0] in {"AVX2", "DEFAULT"}  # AVX2, or the plain kernels on a CPU without it
 
 
 def test_portable_runs_pytest_once_per_setting_with_its_own_cache(course, monkeypatch):
@@ -152,17 +170,56 @@ def test_the_full_test_run_lints_first_and_a_selection_runs_pytest_only(course, 
     ran, status = [], {"ruff": 0, "pytest": 0}
 
     def call(cmd, cwd, env):
-        ran.append(cmd[2:])  # after "<python> -m"
+        ran.append((cmd[2:], env))  # after "<python> -m"
         return status[cmd[2]]
 
     monkeypatch.setattr(course.subprocess, "call", call)
     assert course.cmd_test(course.Path("python"), []) == 0
-    assert ran == [["ruff", "check", *course.LINTED], ["pytest"]]
-    status["ruff"] = 1
+    assert [cmd for cmd, _ in ran] == [["ruff", "check", *course.LINTED], ["pytest"],
+                                       ["pytest", "notebooks/zh", "notebooks/solutions"]]
+    (_, native), (_, generic) = ran[1:]
+    # the first pass: unit tests, English lessons and solutions, this machine's kernels, the notebooks' own cache
+    assert "ATEN_CPU_CAPABILITY" not in native and "CAMP_CACHE_DIR" not in native and "CAMP_TEST_ZH" not in native
+    assert native["CAMP_EXPECT_NOTEBOOKS"] == "notebooks,notebooks/solutions"
+    # the second: the Chinese lessons and the solutions under the plain C++ kernels, with that setting's cache
+    assert generic["ATEN_CPU_CAPABILITY"] == "default" and generic["CAMP_TEST_ZH"] == "1"
+    assert Path(generic["CAMP_CACHE_DIR"]) == ROOT / "data" / "portable" / "generic"
+    assert generic["CAMP_EXPECT_NOTEBOOKS"] == "notebooks/zh,notebooks/solutions"
+    status["pytest"] = 1
     ran.clear()
     assert course.cmd_test(course.Path("python"), []) == 1
-    assert ran == [["ruff", "check", *course.LINTED]]  # a finding stops the run before pytest
+    assert len(ran) == 3  # a failed first pass does not hide what the second finds
+    status.update(ruff=1, pytest=0)
+    ran.clear()
+    assert course.cmd_test(course.Path("python"), []) == 1
+    assert [cmd for cmd, _ in ran] == [["ruff", "check", *course.LINTED]]  # a finding stops the run before pytest
     ran.clear()
     assert course.cmd_test(course.Path("python"), ["tests/test_tb_events.py"]) == 0
     assert course.cmd_test(course.Path("python"), ["-k", "tb"], "generic") == 0
-    assert ran == [["pytest", "tests/test_tb_events.py"], ["pytest", "-k", "tb"]]
+    assert [cmd for cmd, _ in ran] == [["pytest", "tests/test_tb_events.py"], ["pytest", "-k", "tb"]]
+    assert all("CAMP_EXPECT_NOTEBOOKS" not in env for _, env in ran)  # a selection may run one notebook
+
+
+def test_a_pass_that_collects_fewer_notebooks_than_the_course_has_names_them(course):
+    every = [p for folder in course.NOTEBOOK_FOLDERS for p in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb"))]
+    assert len(every) == 15 and course.missing_notebooks(every) == []
+    without = [p for p in every if p.name != "22_tensorboard_images_make_grid.ipynb" or p.parent.name != "zh"]
+    assert course.missing_notebooks(without) == ["notebooks/zh/22_*.ipynb"]
+    assert course.missing_notebooks(every[:1], ["notebooks"]) == [f"notebooks/{n}_*.ipynb" for n in ("20", "21",
+                                                                                                  "22", "23")]
+    twice = [*every, ROOT / "notebooks" / "19_lr_schedulers (copy).ipynb"]
+    assert course.missing_notebooks(twice, ["notebooks"]) == ["notebooks/19_*.ipynb"]
+
+
+def test_a_full_pass_stops_when_a_notebook_is_not_collected(tmp_path):
+    # the real hook (conftest.py) in a real pytest run: a pass told to run every lesson of notebooks/zh/,
+    # but given only one of them, stops with a usage error before running anything
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CAMP_EXPECT_NOTEBOOKS": "notebooks/zh", "CAMP_TEST_ZH": "1"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "notebooks/zh/20_tensorboard_install.ipynb"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "notebooks/zh/19_*.ipynb, notebooks/zh/21_*.ipynb" in done.stderr

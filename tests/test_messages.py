@@ -87,10 +87,8 @@ def test_check_install_speaks_chinese_with_camp_lang_zh(lang):
     text = str(report)
     assert "问题：这个 Python 里没有安装包" in text and "未安装（MISSING）" in text
     lang("en")
-    assert str(check_install("torch")).splitlines()[-1] in (
-        "All good: ready for the TensorBoard lessons.",
-        "problem: the `tensorboard` program was not found next to this Python nor on PATH; "
-        "install tensorboard or set TENSORBOARD_BINARY to its full path")
+    # the suite's Python has the course installed, the tensorboard program beside it: the English verdict
+    assert str(check_install("torch")).splitlines()[-1] == "All good: ready for the TensorBoard lessons."
 
 
 def test_the_random_weights_warning_speaks_chinese_with_camp_lang_zh(lang, monkeypatch, tmp_path):

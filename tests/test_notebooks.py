@@ -24,8 +24,12 @@ def prints_text(cell):
                for o in cell.get("outputs", []))
 
 
-def test_there_are_lesson_notebooks():
-    assert {p.name[:2] for p in NOTEBOOKS} >= {"20", "21"}
+def test_every_lesson_has_its_notebook_and_its_solutions():
+    # the five lessons of the syllabus, one notebook each: a lost or renamed one fails here, not silently
+    lessons = ["19", "20", "21", "22", "23"]
+    assert [p.name[:2] for p in NOTEBOOKS] == lessons
+    assert [p.name[:2] for p in SOLUTIONS] == lessons
+    assert [p.name.replace("_solutions", "") for p in SOLUTIONS] == [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
@@ -77,3 +81,21 @@ def test_every_exercise_has_a_hint_and_a_solution_notebook(path):
     assert solutions.exists(), f"no reference solutions for {path.name}"
     headings = [source(c) for c in cells(solutions, "markdown") if source(c).startswith("### Exercise")]
     assert len(headings) == 5, [h.splitlines()[0] for h in headings]
+
+
+EVERY_NOTEBOOK = sorted((Path(__file__).resolve().parent.parent / "notebooks").rglob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", EVERY_NOTEBOOK, ids=lambda p: p.relative_to(p.parents[1]).as_posix())
+def test_every_notebook_asks_for_the_python_kernel_jupyterlab_has(path):
+    # What decides whether JupyterLab opens a notebook without a "select kernel" dialog: its kernelspec names one
+    # that is installed. The browser tests open a notebook of each folder; this checks all of them.
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = json.loads(path.read_text(encoding="utf-8"))["metadata"]["kernelspec"]
+    assert spec == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    assert KernelSpecManager().get_kernel_spec(spec["name"]).language == "python"
+
+
+def test_the_kernel_check_sees_every_notebook():
+    assert len(EVERY_NOTEBOOK) == 15 and ".ipynb_checkpoints" not in {part for p in EVERY_NOTEBOOK for part in p.parts}

@@ -78,4 +78,6 @@ def test_ridges_check_bins_like_every_integer(bins):
 def test_ridges_accept_numpy_bins():
     fig, ax = plt.subplots()
     plot_histogram_ridges([hist([0, 1], [1])], ax, bins=np.int64(5))
+    ridge_x = np.unique(ax.collections[0].get_paths()[0].vertices[:, 0])
     plt.close(fig)
+    assert np.allclose(ridge_x, [0, 0.2, 0.4, 0.6, 0.8, 1])  # 5 equal buckets over the record's range [0, 1]

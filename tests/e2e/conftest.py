@@ -343,14 +343,31 @@ class _Lab:
     def code_prompts(page) -> list[str]:
         return [t.strip() for t in page.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()]
 
-    def run_all(self, page, timeout: float = 300) -> float:
-        """Run > Run All Cells through the menu; wait until every code cell has run. Returns seconds."""
+    @staticmethod
+    def code_prompts_above(page, count: int) -> list[str]:
+        """The prompts of the code cells among the notebook's first ``count`` cells."""
+        return page.locator(".jp-Notebook .jp-Cell").first.evaluate(
+            """(first, count) => [...first.parentElement.children].slice(0, count)
+                .filter(cell => cell.classList.contains('jp-CodeCell'))
+                .map(cell => (cell.querySelector('.jp-InputPrompt')?.textContent || '').trim())""", count)
+
+    def run_all(self, page, timeout: float = 300, above=None) -> float:
+        """Run > Run All Cells through the menu; wait until every code cell has run. Returns seconds.
+
+        With ``above`` (a cell locator): select that cell and Run > Run All Above Selected Cell instead,
+        and wait for the cells above it.
+        """
         start = time.monotonic()
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        if above is None:
+            self.run_menu(page, "runmenu:run-all")
+            count = None
+        else:
+            count = above.evaluate("cell => [...cell.parentElement.children].indexOf(cell)")
+            self.select_cell(page, above)
+            self.run_menu(page, "notebook:run-all-above")
         deadline = start + timeout
         while True:
-            prompts = self.code_prompts(page)
+            prompts = self.code_prompts(page) if count is None else self.code_prompts_above(page, count)
             # a cell whose input is collapsed (metadata jupyter.source_hidden) shows no prompt text: ''
             shown = [p for p in prompts if p]
             done = shown and all(re.fullmatch(r"\[\d+\]:", p) for p in shown)
@@ -360,6 +377,31 @@ class _Lab:
                 raise AssertionError(f"Run All did not finish in {timeout} s; prompts: {prompts}; "
                                      f"kernel: {self.kernel_status(page)!r}")
             page.wait_for_timeout(500)
+
+    def run_menu(self, page, command: str) -> None:
+        """Click Run > the menu item of JupyterLab command ``command`` (e.g. ``notebook:run-cell``)."""
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(f'.lm-Menu-item[data-command="{command}"]').click()
+
+    def select_cell(self, page, cell) -> None:
+        """Select the code cell ``cell`` (a locator) as a learner does: click its prompt, leave edit mode."""
+        cell.scroll_into_view_if_needed()
+        cell.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Escape")
+
+    def run_cell(self, page, cell, timeout: float = 120) -> None:
+        """Select ``cell`` and Run > Run Selected Cell; wait until it has run and the kernel is idle."""
+        before = cell.locator(".jp-InputPrompt").inner_text().strip()
+        self.select_cell(page, cell)
+        self.run_menu(page, "notebook:run-cell")
+        deadline = time.monotonic() + timeout
+        while True:
+            prompt = cell.locator(".jp-InputPrompt").inner_text().strip()
+            if re.fullmatch(r"\[\d+\]:", prompt) and prompt != before and self.kernel_status(page) == "idle":
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the cell did not run in {timeout} s (prompt {prompt!r})")
+            page.wait_for_timeout(300)
 
     @staticmethod
     def error_outputs(page) -> list[str]:
