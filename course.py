@@ -100,6 +100,23 @@ def python_version(python: Path) -> tuple[int, int]:
     return int(major), int(minor)
 
 
+def stamp_folder(python: Path) -> Path:
+    """Where the install stamps of ``python``'s environment live: inside that environment (its ``sys.prefix``).
+
+    A stamp says "this environment has these requirements installed", so it must belong to the environment:
+    a stamp kept in the project folder would make ``--no-venv setup`` in a second venv or conda environment
+    believe it is already done. Where the environment cannot be written (a system Python), stamps go to
+    ``.camp-stamps/<digest of its prefix>/`` in the project folder, one folder per environment.
+    """
+    prefix = Path(subprocess.run([str(python), "-c", "import sys; print(sys.prefix)"],
+                                 capture_output=True, text=True, check=True).stdout.strip())
+    if os.access(prefix, os.W_OK):
+        return prefix
+    folder = ROOT / ".camp-stamps" / hashlib.sha256(str(prefix.resolve()).encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def ensure_environment(use_venv: bool, for_tests: bool = False) -> Path:
     """Create .venv if needed, install requirements if they changed; return its Python.
 
@@ -117,15 +134,13 @@ def ensure_environment(use_venv: bool, for_tests: bool = False) -> Path:
         if not python.exists():
             print(f"Creating a virtual environment in {VENV.name}/ ...", flush=True)
             venv.EnvBuilder(with_pip=True).create(VENV)
-        stamps = VENV
     else:
         python = Path(sys.executable)
-        stamps = ROOT
+    stamps = stamp_folder(python)
     base = ("requirements.txt", "pyproject.toml")
-    install_if_changed(python, stamps / (STAMP_NAME if use_venv else f".{STAMP_NAME}"), "requirements.txt", base)
+    install_if_changed(python, stamps / STAMP_NAME, "requirements.txt", base)
     if for_tests:
-        install_if_changed(python, stamps / (TEST_STAMP_NAME if use_venv else f".{TEST_STAMP_NAME}"),
-                           "requirements-test.txt", (*base, "requirements-test.txt"))
+        install_if_changed(python, stamps / TEST_STAMP_NAME, "requirements-test.txt", (*base, "requirements-test.txt"))
     return python
 
 
@@ -413,14 +428,16 @@ def cmd_execute(python: Path, extra: list[str]) -> int:
 
 def cmd_bench(python: Path, extra: list[str]) -> int:
     """Install the bench-only extras (pytorch-grad-cam, ...) if needed and run ``python -m benchmarks``."""
-    stamp = (VENV if python == venv_python(VENV) else ROOT) / "camp-bench-installed.sha256"
+    stamp = stamp_folder(python) / "camp-bench-installed.sha256"
     install_if_changed(python, stamp, "benchmarks/requirements-bench.txt",
                        ("requirements.txt", "pyproject.toml", "benchmarks/requirements-bench.txt"))
     return subprocess.call([str(python), "-m", "benchmarks", *extra], cwd=ROOT, env=course_env())
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # allow_abbrev=False: `lab --port 8889` is JupyterLab's --port, never an abbreviation of our --portable.
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "setup"],
                         help="lab: open JupyterLab on my_notebooks/; refresh: replace your copy of a lesson by "
                              "the course's; test: run the test suite (without arguments: ruff, then all of it); "

@@ -12,9 +12,9 @@ deeper), and still print the English outputs.
   ran in the first pass under this machine's kernels. A plain ``pytest`` and the
   ``--portable`` runs leave it out. A path given explicitly
   (``pytest notebooks/zh/20_tensorboard_install.ipynb``) is always collected.
-* The Chinese notebooks run before notebooks/solutions/: a solutions notebook
-  adds runs of its own to ``runs/solutions/<lesson>/``, which a lesson that lists
-  its folder would show.
+* The Chinese notebooks run before notebooks/solutions/, in the order a learner
+  meets them, as the English lessons do in the first pass. (A solutions notebook
+  writes its runs to ``runs/solutions/<lesson>/``, apart from the lessons' own.)
 * ``CAMP_LANG`` is removed for every kernel the suite starts: camp_utils'
   learner-facing messages are then English, the language of the committed
   outputs of both editions (a learner's ``course.py lab --lang zh`` sets

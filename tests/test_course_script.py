@@ -223,3 +223,40 @@ def test_a_full_pass_stops_when_a_notebook_is_not_collected(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     assert "notebooks/zh/19_*.ipynb, notebooks/zh/21_*.ipynb" in done.stderr
+
+
+def test_no_venv_setup_installs_into_each_new_environment(course, tmp_path, monkeypatch):
+    # README: `python course.py --no-venv setup` from inside your own venv or conda environment. The stamp that
+    # says "installed" must belong to that environment: a second, fresh one gets its own install.
+    import sys
+    import venv
+
+    installs = []
+    monkeypatch.setattr(course, "run", lambda cmd, **kwargs: installs.append(Path(cmd[0])))
+    pythons = []
+    for name in ("first", "second"):
+        venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(tmp_path / name)
+        pythons.append(course.venv_python(tmp_path / name))
+    for python in (pythons[0], pythons[0], pythons[1]):
+        monkeypatch.setattr(sys, "executable", str(python))
+        monkeypatch.setattr(sys, "argv", ["course.py", "--no-venv", "setup"])
+        assert course.main() == 0
+    assert installs == [pythons[0], pythons[1]]  # the first again: nothing to do; the second: installed
+    assert (tmp_path / "first" / course.STAMP_NAME).is_file() and (tmp_path / "second" / course.STAMP_NAME).is_file()
+
+
+@pytest.mark.parametrize("argv, extra", [
+    (["lab", "--no-browser", "--port", "8889"], ["--no-browser", "--port", "8889"]),
+    (["lab", "--port=8889"], ["--port=8889"]),
+    (["lab", "--lang", "zh", "--port", "8889"], ["--port", "8889"]),
+])
+def test_every_jupyterlab_option_reaches_jupyterlab(course, monkeypatch, argv, extra):
+    # README: `python course.py lab --no-browser --port 8889`; --port is JupyterLab's, not short for --portable
+    import sys
+
+    seen = {}
+    monkeypatch.setattr(course, "ensure_environment", lambda use_venv, for_tests=False: Path("python"))
+    monkeypatch.setattr(course, "cmd_lab", lambda python, extra, lang="en": seen.update(extra=extra, lang=lang) or 0)
+    monkeypatch.setattr(sys, "argv", ["course.py", *argv])
+    assert course.main() == 0
+    assert seen["extra"] == extra and seen["lang"] == ("zh" if "zh" in argv else "en")

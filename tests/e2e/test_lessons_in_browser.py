@@ -12,6 +12,7 @@ what is committed is nbval's job (``course.py test`` runs each notebook once);
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -83,10 +84,17 @@ def test_lesson_20_runs_and_its_inline_tensorboard_shows_the_y_equals_2x_scalar(
     assert saved["cells"] and lab.course_changed() == []
 
 
-def _code_cell(page, text: str):
-    """The first code cell whose source holds ``text``."""
-    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=text).first
-    assert cell.count() == 1, f"no code cell holds {text!r}"
+def _code_cell(page, name: str, text: str):
+    """The first code cell of notebook ``name`` whose source holds ``text``.
+
+    Found by its position in the notebook's file: a cell scrolled out of view shows no source text in the
+    page (the editor draws only what is on screen), but every cell is there, in order.
+    """
+    cells = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))["cells"]
+    index = next(k for k, c in enumerate(cells) if c["cell_type"] == "code" and text in "".join(c["source"]))
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    assert "jp-CodeCell" in (cell.get_attribute("class") or ""), f"cell {index} of {name} is not a code cell"
     return cell
 
 
@@ -94,7 +102,7 @@ def test_lesson_21_shows_training_progress_as_a_widget(lab, stop_kernels_after):
     assert "CAMP_PROGRESS" not in lab.env  # a learner's session: progress bars are on
     page = lab.open_notebook(LESSON_21)
     # The cells up to the first fit() (its progress bar), as Run > Run All Above Selected Cell from the next one.
-    first_fit = _code_cell(page, "from camp_utils.train import fit")
+    first_fit = _code_cell(page, LESSON_21, "from camp_utils.train import fit")
     after_fit = first_fit.locator("xpath=following-sibling::div[contains(@class, 'jp-CodeCell')][1]")
     seconds = lab.run_all(page, above=after_fit)
     print(f"lesson 21: the cells up to the first fit took {seconds:.0f} s in the browser")
@@ -117,7 +125,7 @@ def test_lesson_19_scheduler_explorer_redraws_the_curve_when_a_slider_moves(lab,
     page = lab.open_notebook(LESSON_19)
     # what the explorer needs: the imports (first cell), then its own cell -- not the lesson's training
     lab.run_cell(page, page.locator(".jp-Notebook .jp-CodeCell").first)
-    lab.run_cell(page, _code_cell(page, 'explorer("CosineAnnealingWarmRestarts"'))
+    lab.run_cell(page, _code_cell(page, LESSON_19, 'explorer("CosineAnnealingWarmRestarts"'))
     assert lab.error_outputs(page) == []
 
     slider = page.locator(".jp-OutputArea-output .widget-slider").first
