@@ -86,3 +86,19 @@ def test_bad_set_ups_are_explained(runs):
     assert "would repeat 1 sample(s)" in errors["uneven dataset"] and "drop_last=True" in errors["uneven dataset"]
     assert "the model is on meta, but this process (rank 0) trains on cpu" in errors["model on another device"]
     assert "(rank 1)" in r1["errors"]["model on another device"]
+
+
+def test_the_readmes_torchrun_command_runs_the_lessons_script(tmp_path):
+    # README, "Several processes": the command as written there, from the project folder.
+    root = Path(__file__).resolve().parent.parent
+    [command] = [line for line in (root / "README.md").read_text(encoding="utf-8").splitlines()
+                 if line.startswith(".venv/bin/python -m torch.distributed.run")]
+    argv = command.split()
+    env = {**os.environ, "CAMP_RUNS_DIR": str(tmp_path), "CAMP_PROGRESS": "0"}
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, *argv[1:]], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "every process ends with the same weights: True" in done.stdout
+    assert (tmp_path / "19" / "ddp_k2").is_dir()
