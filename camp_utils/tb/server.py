@@ -257,13 +257,14 @@ class TensorBoardServer:
                     raise self._port_taken()  # taken after our check, before TensorBoard bound it
                 raise RuntimeError(f"TensorBoard exited with code {code}:\n{log}")
             log = self._read_log(tail=False)
-            if self.port is None:
-                serving = _SERVING.search(log)
-                if serving:
-                    self.port = urllib.parse.urlsplit(serving.group(1)).port
+            # Ask nothing before TensorBoard says it serves: until then the port may not be ours (with --port 0
+            # it is not even known), and something else listening there might never answer.
+            serving = _SERVING.search(log)
+            if serving and self.port is None:
+                self.port = urllib.parse.urlsplit(serving.group(1)).port
             rust = _DATA_SERVER_NOTE in log
             loaded = not rust or self.live or _LOAD_FINISHED in log
-            if self.port is not None and loaded and self._answers():
+            if serving and loaded and self._answers():
                 self.loader = "rust" if rust else "python"
                 return
             if time.monotonic() > deadline:
