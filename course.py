@@ -262,7 +262,14 @@ def write_lab_settings(app_dir: Path) -> Path:
 
 
 def lab_command(python: Path, notebook_dir: Path, extra: list[str]) -> list[str]:
-    """The command that starts JupyterLab for the course (``--allow-root`` added for root)."""
+    """The command that starts JupyterLab for the course (``--allow-root`` added for root).
+
+    Run it *in* ``notebook_dir``: a terminal opened in JupyterLab then starts in the folder its file
+    browser shows (``my_notebooks/``, or ``my_notebooks/zh/`` for the Chinese edition), whichever way it
+    is opened. (Jupyter's terminal service reads the folder the Launcher sends against its own working
+    folder first, and File > New > Terminal sends none: started elsewhere, the terminals of one
+    JupyterLab would open in different places.)
+    """
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         extra = [*extra, "--allow-root"]
     return [str(python), "-m", "jupyterlab", "--notebook-dir", str(notebook_dir), *extra]
@@ -286,7 +293,7 @@ def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
     command = lab_command(python, LEARNER_NOTEBOOKS, extra)
     if "--allow-root" in command and "--allow-root" not in extra:
         print("Running as root (e.g. in a container): passing --allow-root to JupyterLab.", flush=True)
-    return subprocess.call(command, cwd=ROOT, env=env)
+    return subprocess.call(command, cwd=LEARNER_NOTEBOOKS, env=env)
 
 
 def cmd_refresh(python: Path, extra: list[str]) -> int:

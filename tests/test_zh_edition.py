@@ -396,11 +396,14 @@ def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_
     seen = {}
     monkeypatch.setattr(course, "copy_new_lessons", lambda: [])
     monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)
-    monkeypatch.setattr(course.subprocess, "call", lambda cmd, **kw: seen.update(cmd=cmd, env=kw["env"]) or 0)
+    monkeypatch.setattr(course.subprocess, "call",
+                        lambda cmd, **kw: seen.update(cmd=cmd, env=kw["env"], cwd=kw["cwd"]) or 0)
     monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
     monkeypatch.setenv("CAMP_LANG", "zh" if lang == "en" else "en")  # a stale value in the shell loses
     assert course.cmd_lab(Path("python"), ["--port", "8889"], lang) == 0
     assert seen["cmd"][seen["cmd"].index("--notebook-dir") + 1] == str(course.LEARNER_NOTEBOOKS)
+    # started in the learner's folder, so its terminals open there (tests/e2e checks where they open)
+    assert Path(seen["cwd"]) == course.LEARNER_NOTEBOOKS
     assert seen["env"]["CAMP_LANG"] == lang  # camp_utils' messages in the learner's language
     if lang == "en":
         assert "JUPYTER_CONFIG_PATH" not in seen["env"] and not any("default_url" in a for a in seen["cmd"])

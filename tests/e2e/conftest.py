@@ -214,8 +214,8 @@ class _Lab:
             f"--IdentityProvider.token={self.token}",
         ])
         log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(command, cwd=self.learner, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)  # as course.py lab
         log.close()
         server_file = runtime / f"jpserver-{self.process.pid}.json"
         deadline = time.monotonic() + 90
@@ -256,6 +256,25 @@ class _Lab:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             body = reply.read()
         return json.loads(body) if body else None
+
+    def api_json(self, method: str, path: str, body: dict, timeout: float = 10.0):
+        """Send ``body`` as JSON to JupyterLab's REST API, as its frontend does; return the decoded answer."""
+        request = urllib.request.Request(self.url + path, method=method, data=json.dumps(body).encode(),
+                                         headers={"Authorization": f"token {self.token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return json.loads(reply.read() or b"null")
+
+    def shell_folders(self) -> dict[int, Path]:
+        """The working folder of every shell this JupyterLab's terminals run, by process id (Linux /proc)."""
+        folders = {}
+        for pid in _marked_pids(self.run_id):
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() in {"bash", "sh", "dash", "zsh", "fish"}:
+                    folders[pid] = Path(os.readlink(f"/proc/{pid}/cwd"))
+            except OSError:
+                continue
+        return folders
 
     def shutdown_kernels(self) -> None:
         """Stop every kernel through JupyterLab (as its "Shut Down All Kernels" does)."""

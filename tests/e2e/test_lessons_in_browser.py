@@ -164,3 +164,34 @@ def test_a_notebook_of_each_folder_opens_with_its_kernel_and_runs_its_first_cell
     assert errors == []
     assert lab.dialogs(page) == []
     assert NEWS_QUESTION not in page.locator("body").inner_text()
+
+
+def test_a_terminal_starts_in_the_folder_lesson_20_says(lab, stop_kernels_after):
+    # Lesson 20 and README.zh-CN: "a terminal opened in JupyterLab starts in my_notebooks/ or my_notebooks/zh/",
+    # then `cd ..` or `cd ../..` reaches the project folder. Opened through the menu, and as the Launcher
+    # opens one (it sends the folder the file browser shows: '' for my_notebooks/, 'zh' for the Chinese edition).
+    page = lab.new_page()
+    page.goto(f"{lab.url}lab?reset&token={lab.token}")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).wait_for(state="visible", timeout=90_000)
+    known = set(lab.shell_folders())
+
+    def new_shell_folder():
+        fresh = _wait_until(lambda: {p: f for p, f in lab.shell_folders().items() if p not in known}, 60,
+                            "a new terminal's shell", page)
+        page.wait_for_timeout(1000)  # a login shell may start a few more processes of its own
+        fresh = {p: f for p, f in lab.shell_folders().items() if p not in known}
+        known.update(fresh)
+        assert len(set(fresh.values())) == 1, fresh
+        return next(iter(fresh.values()))
+
+    try:
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
+        page.locator(".lm-Menu-item", has_text=re.compile(r"^New$")).first.hover()
+        page.locator('.lm-Menu-item[data-command="terminal:create-new"]').click()
+        assert new_shell_folder() == lab.learner  # File > New > Terminal
+        for browsed, expected in (("", lab.learner), ("zh", lab.learner / "zh")):
+            lab.api_json("POST", "api/terminals", {"cwd": browsed})  # what the Launcher sends
+            assert new_shell_folder() == expected, browsed
+    finally:
+        for terminal in lab.api("GET", "api/terminals"):
+            lab.api("DELETE", f"api/terminals/{terminal['name']}")
