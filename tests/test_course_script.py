@@ -260,3 +260,19 @@ def test_every_jupyterlab_option_reaches_jupyterlab(course, monkeypatch, argv, e
     monkeypatch.setattr(sys, "argv", ["course.py", *argv])
     assert course.main() == 0
     assert seen["extra"] == extra and seen["lang"] == ("zh" if "zh" in argv else "en")
+
+
+def test_the_readmes_unit_test_command_leaves_the_browser_tests_out():
+    # README: `python course.py test tests --ignore=tests/e2e` runs the unit tests only (`tests` alone: browser too)
+    import re
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [args] = re.findall(r"`python course\.py test (tests --ignore=tests/e2e)`", readme)
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           *args.split()], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    assert done.returncode == 0 and len(collected) > 500, done.stdout[-2000:]
+    assert not [line for line in collected if line.startswith("tests/e2e/")]
+    assert all(line.startswith("tests/") for line in collected)  # no notebook either
