@@ -340,7 +340,7 @@ ZH_TEST_VARIABLE = "CAMP_TEST_ZH"
 # run must collect every one of them -- a renamed or lost notebook fails the run instead of shrinking it.
 LESSONS = ("19", "20", "21", "22", "23")
 NOTEBOOK_FOLDERS = ("notebooks", "notebooks/zh", "notebooks/solutions")
-EXPECT_VARIABLE = "CAMP_EXPECT_NOTEBOOKS"  # folders whose every lesson a pass must collect (notebooks/conftest.py)
+EXPECT_VARIABLE = "CAMP_EXPECT_NOTEBOOKS"  # folders whose every lesson a pass must collect (read by conftest.py)
 # The full run's two passes. Every notebook runs once, the Chinese edition standing in for the English one under
 # the other kernel setting: tests/test_zh_edition.py proves that its code is the English code with translated
 # comments and its outputs are the same, so each (code, kernel setting) pair and both working folders run once.
@@ -349,6 +349,7 @@ FULL_RUN = (
     ("native", None, [], ("notebooks", "notebooks/solutions")),
     ("generic", "generic", ["notebooks/zh", "notebooks/solutions"], ("notebooks/zh", "notebooks/solutions")),
 )
+
 
 def missing_notebooks(collected, folders=NOTEBOOK_FOLDERS, root: Path = ROOT) -> list[str]:
     """The lessons of :data:`LESSONS` that ``collected`` (notebook paths) lacks in each of ``folders``.
