@@ -161,23 +161,52 @@ MESSAGES: dict[str, dict[str, str]] = {
               "ReduceLROnPlateau 才会降低它；请用 patience=1 构建它，传给 fit(..., scheduler=...)"
               "（fit 会调用 scheduler.step(valid_loss)），再多训练几个 epoch",
     },
-    "hw19.annealing": {
-        "en": "the lr falls after almost every epoch by different factors ({factors}): that is an "
-              "annealing schedule (cosine, exponential), not ReduceLROnPlateau, whose cuts all use one factor",
-        "zh": "学习率几乎每个 epoch 都按不同的倍数下降（{factors}）：这是退火式的调整策略（余弦、指数），"
-              "不是 ReduceLROnPlateau——后者每次都按同一个倍数降低",
-    },
     "hw19.no_valid": {
         "en": "no validation loss in this run (Loss_valid): ReduceLROnPlateau watches it; "
               "give fit a valid_loader and the writer",
         "zh": "这个 run 里没有验证损失（Loss_valid）：ReduceLROnPlateau 监控的就是它；"
               "请把 valid_loader 和 writer 都传给 fit",
     },
+    "hw19.other_scheduler": {
+        "en": "this run was trained with {scheduler} (fit wrote it to the run's TEXT tab, tag 'scheduler'): "
+              "the homework asks for ReduceLROnPlateau, which cuts the lr when the validation loss stops improving",
+        "zh": "这个 run 是用 {scheduler} 训练的（fit 把它写进了 run 的 TEXT 页，tag 为 'scheduler'）："
+              "作业要求的是 ReduceLROnPlateau——验证损失不再改善时它才降低学习率",
+    },
+    "hw19.cut_after_first": {
+        "en": "the lr was cut right after the first epoch: ReduceLROnPlateau never does that (the first "
+              "validation loss is always its best so far); is this run another scheduler (StepLR(step_size=1), "
+              "ExponentialLR, cosine)?",
+        "zh": "学习率在第一个 epoch 之后就被降低了：ReduceLROnPlateau 从不这样做"
+              "（第一个验证损失总是到那时为止最好的）；"
+              "这个 run 用的是不是别的调度器（StepLR(step_size=1)、ExponentialLR、余弦）？",
+    },
+    "hw19.cut_after_improvement": {
+        "en": "the lr was cut after epoch {epoch} although the validation loss improved in that epoch "
+              "({best} -> {loss}, its best so far): ReduceLROnPlateau cuts only after epochs without improvement. "
+              "Is this run another scheduler (StepLR, MultiStepLR, ExponentialLR, cosine), or was "
+              "scheduler.step() given something other than the validation loss?",
+        "zh": "学习率在第 {epoch} 个 epoch 之后被降低了，可是验证损失在那个 epoch 里改善了"
+              "（{best} -> {loss}，是到那时为止最好的）：ReduceLROnPlateau 只在没有改善的 epoch 之后才降低学习率。"
+              "这个 run 用的是不是别的调度器（StepLR、MultiStepLR、ExponentialLR、余弦），"
+              "或者传给 scheduler.step() 的不是验证损失？",
+    },
+    "hw19.cuts_elsewhere": {
+        "en": "the lr was cut after epoch(s) {epochs}, but ReduceLROnPlateau replayed on the logged validation "
+              "loss cuts elsewhere for every patience 0-10 and cooldown 0-3 (with patience={patience}: after "
+              "epoch(s) {expected}): let the scheduler decide, with scheduler.step(valid_loss) once per epoch, "
+              "after validation (fit(..., scheduler=...) does it)",
+        "zh": "学习率在第 {epochs} 个 epoch 之后被降低，但是在记录下来的验证损失上重放 ReduceLROnPlateau，"
+              "无论 patience 取 0-10、cooldown 取 0-3，降低的位置都不一样（patience={patience} 时："
+              "在第 {expected} 个 epoch 之后）：请让调度器来决定——每个 epoch 验证之后调用一次 "
+              "scheduler.step(valid_loss)（fit(..., scheduler=...) 就是这样做的）",
+    },
+    "hw19.nowhere": {"en": "none", "zh": "无"},
     "hw19.correct": {
-        "en": "the lr was cut {cuts} time(s) (after epoch {epochs}; factor {factor}), never raised, "
-              "with the validation loss logged ({count} epochs): correct",
-        "zh": "学习率被降低了 {cuts} 次（在第 {epochs} 个 epoch 之后；倍数 {factor}），从未上升，"
-              "并且记录了验证损失（共 {count} 个 epoch）：正确",
+        "en": "the lr was cut {cuts} time(s) (after epoch {epochs}; factor {factor}), exactly where "
+              "ReduceLROnPlateau({setting}) cuts it on the logged validation loss ({count} epochs): correct",
+        "zh": "学习率被降低了 {cuts} 次（在第 {epochs} 个 epoch 之后；倍数 {factor}），正好是在记录下来的验证损失上"
+              "ReduceLROnPlateau({setting}) 会降低它的位置（共 {count} 个 epoch）：正确",
     },
     "hw20.near_tag": {
         "en": "the tag is {near!r}, not {wanted!r}: the tag must match exactly (no spaces)",
@@ -187,11 +216,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "no curve tagged {wanted!r}; the tags written are {found}",
         "zh": "没有 tag 为 {wanted!r} 的曲线；已写入的 tag 是 {found}",
     },
-    "hw20.many_runs": {
-        "en": "{count} runs hold the tag {wanted!r} ({runs}): "
-              "TensorBoard draws them on top of each other; write the homework once, to one run",
-        "zh": "有 {count} 个 run 含有 tag {wanted!r}（{runs}）：TensorBoard 会把它们叠在一起画；"
-              "作业只写一次，写进一个 run",
+    "hw20.others": {
+        "en": " (checked {last!r}, the run written last; {runs} hold(s) 'y=2x' too, and TensorBoard draws "
+              "them in the same chart: check_homework(20, run=...) checks only the run you name)",
+        "zh": "（检查的是最后写入的 run {last!r}；{runs} 也含有 'y=2x'，TensorBoard 会把它们画在同一张图里："
+              "check_homework(20, run=...) 只检查你指定的 run）",
     },
     "hw20.twice": {
         "en": "run {run!r} has {points} points but only {steps} different steps: "
@@ -253,10 +282,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{tag!r}：valid 只有 {count} 个点；请每个 epoch 之后都验证一次",
     },
     "hw21.step_axes": {
-        "en": "{tag!r}: the valid steps ({vmin}..{vmax}) lie outside the train steps "
-              "({tmin}..{tmax}): use one global step (iterations) for both",
-        "zh": "{tag!r}：valid 的步（{vmin}..{vmax}）落在 train 的步（{tmin}..{tmax}）之外："
-              "两者请用同一个全局步数（迭代次数）",
+        "en": "{tag!r}: valid is logged at steps {vmin}..{vmax} and train at {tmin}..{tmax}, so in one chart "
+              "the {shorter} line is squeezed into the first {share:.0%} of the axis (one of them counted "
+              "epochs, the other iterations?): use one global step for both, e.g. train at "
+              "epoch * len(train_loader) + i and valid after each epoch at (epoch + 1) * len(train_loader)",
+        "zh": "{tag!r}：valid 记录在第 {vmin}..{vmax} 步，train 记录在第 {tmin}..{tmax} 步，画在同一张图里时，"
+              "{shorter} 曲线被挤在横轴最前面的 {share:.0%}（一个按 epoch 计数，另一个按迭代次数计数？）："
+              "两者请用同一个全局步数，例如 train 用 epoch * len(train_loader) + i，"
+              "每个 epoch 结束后 valid 用 (epoch + 1) * len(train_loader)",
+    },
+    "hw21.no_layout": {
+        "en": "{tag!r}: {train!r} and {valid!r} in run {run!r} are two charts; TensorBoard puts them in one "
+              "only with a custom-scalars layout (way C): writer.add_custom_scalars({{'Train vs Valid': "
+              "{{{tag!r}: ['Multiline', [{train!r}, {valid!r}]]}}}}), or use way A or B",
+        "zh": "{tag!r}：run {run!r} 里的 {train!r} 和 {valid!r} 是两张图；只有自定义标量布局（方式 C）才会把它们"
+              "画在一张图里：writer.add_custom_scalars({{'Train vs Valid': "
+              "{{{tag!r}: ['Multiline', [{train!r}, {valid!r}]]}}}})，或者改用方式 A 或 B",
     },
     "hw21.verdict": {
         "en": "{tag} train ({train} points) and valid ({valid} points) in one chart ({base})",
@@ -280,11 +321,17 @@ MESSAGES: dict[str, dict[str, str]] = {
               "make_grid（并保留它的 padding，让小图彼此分开）",
     },
     "hw22.clipped": {
-        "en": "{share:.0%} of the colour values in {tag!r} are 0 or 255: the batch was outside [0, 1] and "
-              "TensorBoard clipped it. Denormalise the inputs first (x * std + mean), or use "
-              "make_grid(..., normalize=True)",
-        "zh": "{tag!r} 里 {share:.0%} 的颜色值是 0 或 255：这个批次超出了 [0, 1]，被 TensorBoard 截断了。"
-              "请先对输入做反标准化（x * std + mean），或者用 make_grid(..., normalize=True)",
+        "en": "{low:.0%} of the colour values in {tag!r} are 0 and {high:.0%} are 255: the batch was outside "
+              "[0, 1] at both ends and TensorBoard clipped it. Denormalise the inputs first (x * std + mean), "
+              "or use make_grid(..., normalize=True)",
+        "zh": "{tag!r} 里 {low:.0%} 的颜色值是 0，{high:.0%} 是 255：这个批次两端都超出了 [0, 1]，"
+              "被 TensorBoard 截断了。请先对输入做反标准化（x * std + mean），或者用 make_grid(..., normalize=True)",
+    },
+    "hw22.which_tag": {
+        "en": "this run holds {count} image tags {tags}: name your homework's, "
+              "e.g. check_homework(22, run=..., tag={first!r})",
+        "zh": "这个 run 里有 {count} 个图片 tag {tags}：请指明你的作业用的那个，"
+              "例如 check_homework(22, run=..., tag={first!r})",
     },
     "hw22.correct": {
         "en": "{tag!r} is a {width} x {height} grid of tiles with values inside [0, 1]: correct",
@@ -297,10 +344,11 @@ MESSAGES: dict[str, dict[str, str]] = {
               "例如 maps.append(output.detach().clone())",
     },
     "hw23.shape": {
-        "en": "captured[{inplace}] has shape {shape}; features[0] of AlexNet gives "
-              "(B, 64, 55, 55) for a 224 x 224 image: hook model.features[0] and pass a (B, 3, 224, 224) input",
-        "zh": "captured[{inplace}] 的形状是 {shape}；对 224 x 224 的图片，AlexNet 的 features[0] 输出 "
-              "(B, 64, 55, 55)：请把 hook 挂在 model.features[0] 上，并输入 (B, 3, 224, 224) 的张量",
+        "en": "captured[{inplace}] has shape {shape}; features[0] of AlexNet gives 64 maps, (B, 64, H', W') "
+              "((B, 64, 55, 55) for a 224 x 224 image): hook model.features[0] and pass a (B, 3, H, W) batch",
+        "zh": "captured[{inplace}] 的形状是 {shape}；AlexNet 的 features[0] 输出 64 张特征图，即 (B, 64, H', W')"
+              "（224 x 224 的图片得到 (B, 64, 55, 55)）：请把 hook 挂在 model.features[0] 上，"
+              "并输入 (B, 3, H, W) 的批次",
     },
     "hw23.shapes_differ": {
         "en": "the two recordings have different shapes {first} and {second}: use the same input twice",

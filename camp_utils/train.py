@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -37,8 +38,8 @@ from .distributed import (
 )
 from .state import deterministic_kernels, eval_mode, model_device, seeded
 
-__all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "train_step", "backward_pass", "unpack_batch",
-           "MixedPrecision", "mixed_precision", "progress_enabled"]
+__all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "describe_scheduler", "train_step",
+           "backward_pass", "unpack_batch", "MixedPrecision", "mixed_precision", "progress_enabled"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BatchFn = Callable[[Any], "tuple[torch.Tensor, torch.Tensor]"]
@@ -273,6 +274,30 @@ def _check_optimizer(optimizer: Any, model: nn.Module, loss_fn: LossFn) -> None:
         )
 
 
+def describe_scheduler(scheduler) -> str:
+    """``"StepLR(step_size=4, gamma=0.1)"``: a scheduler's class and its settings, as one line.
+
+    The settings are the plain values of its ``state_dict()`` (numbers, strings, lists of them)
+    other than its progress (``last_epoch``, counters, the lrs it computed); ``None`` gives
+    ``"no scheduler"``. Works for any ``LRScheduler`` and for ``ReduceLROnPlateau``.
+    """
+    if scheduler is None:
+        return "no scheduler"
+    progress = {"last_epoch", "_step_count", "_last_lr", "base_lrs", "best", "num_bad_epochs", "cooldown_counter",
+                "last_lr", "_get_lr_called_within_step", "verbose", "eps", "mode_worse", "_is_initial",
+                "_initial_step"}
+    settings = []
+    for key, value in scheduler.state_dict().items():
+        if isinstance(value, Counter):  # MultiStepLR's milestones
+            value = sorted(value.elements())
+        plain = isinstance(value, (int, float, str, bool)) or (
+            isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value))
+        if key.startswith("_") or key in progress or not plain:
+            continue
+        settings.append(f"{key}={value!r}")
+    return f"{type(scheduler).__name__}({', '.join(settings)})"
+
+
 class _TensorBoardLog:
     """fit's TensorBoard logging: ``Loss``/``Accuracy`` with ``add_scalars`` (sub-runs
     ``Loss_train``, ``Loss_valid``, ... share one chart), ``LearningRate``, histograms."""
@@ -283,6 +308,10 @@ class _TensorBoardLog:
     def _lrs(self, lrs: list[float], step: int) -> None:
         for i, lr in enumerate(lrs):
             self.writer.add_scalar("LearningRate" if len(lrs) == 1 else f"LearningRate/group{i}", lr, step)
+
+    def scheduler(self, scheduler, interval: str) -> None:
+        """Write which scheduler trained the run (TEXT tab, tag ``scheduler``): the run then says it itself."""
+        self.writer.add_text("scheduler", describe_scheduler(scheduler) + f" · step() per {interval}", 0)
 
     def batch_end(self, b: BatchEnd) -> None:
         self.writer.add_scalars("Loss", {"train": b.train_loss}, b.step)
@@ -625,6 +654,8 @@ def fit(
         trained, main = model, True
     history = History()
     log = _TensorBoardLog(writer, log_interval == "batch", log_histograms) if writer is not None and main else None
+    if log is not None:
+        log.scheduler(scheduler, scheduler_interval)
     batch_callbacks = [f for f in (log.batch_end if log and log.per_batch else None, on_batch_end) if f]
 
     def after_batch(b: BatchEnd) -> None:

@@ -1,6 +1,7 @@
 """camp_utils.train: the training loop, its schedules, logging and errors."""
 import pytest
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from camp_utils import data, tb
@@ -443,3 +444,31 @@ def test_train_step_runs_the_five_lines_and_calls_before_update_before_backward(
     assert torch.allclose(model.weight, before - 0.1 * model.weight.grad)
     with pytest.raises(ValueError, match="one number per batch"):
         train_step(model, optimizer, x, y, torch.nn.CrossEntropyLoss(reduction="none"))
+
+
+def test_describe_scheduler_names_the_class_and_its_settings():
+    from torch.optim.lr_scheduler import MultiStepLR, ReduceLROnPlateau, StepLR
+
+    from camp_utils.train import describe_scheduler
+
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    assert describe_scheduler(None) == "no scheduler"
+    assert describe_scheduler(StepLR(optimizer, step_size=4, gamma=0.1)) == "StepLR(step_size=4, gamma=0.1)"
+    assert describe_scheduler(MultiStepLR(optimizer, milestones=[5, 3])) == "MultiStepLR(milestones=[3, 5], gamma=0.1)"
+    assert describe_scheduler(ReduceLROnPlateau(optimizer, factor=0.5, patience=1)).startswith(
+        "ReduceLROnPlateau(factor=0.5, ")
+
+
+def test_fit_writes_its_scheduler_into_the_run(tmp_path):
+    from torch.optim.lr_scheduler import StepLR
+
+    from camp_utils.homework import _texts
+    from camp_utils.tb import run_writer
+
+    model = nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    data = DataLoader(TensorDataset(torch.randn(8, 2), torch.randint(0, 2, (8,))), batch_size=4)
+    with run_writer(19, "mine", root=tmp_path) as writer:
+        fit(model, optimizer, data, epochs=1, scheduler=StepLR(optimizer, 2), writer=writer, log_histograms=False,
+            device="cpu", progress=False)
+    assert _texts(tmp_path / "19" / "mine", "scheduler") == ["StepLR(step_size=2, gamma=0.1) · step() per epoch"]
