@@ -292,16 +292,28 @@ def test_a_named_port_taken_just_before_tensorboard_binds_it_says_so(tmp_path, s
 def test_many_servers_started_at_once_each_answer_on_their_own_port(tmp_path):
     # What solutions 20 does with two servers, twelve at a time, five times over. Before TensorBoard chose its
     # own port, about one round in three of twelve failed with "port ... already in use" on a 2-core machine.
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     folder = write_line(tmp_path, n=3)
 
-    def serve(i):
-        with tb.TensorBoardServer(folder, load_fast=("auto", "false")[i % 2]) as server:
+    def serve(i, barrier):
+        try:
+            server = tb.TensorBoardServer(folder, load_fast=("auto", "false")[i % 2]).start()
+        except BaseException:
+            barrier.abort()  # the others stop waiting; this error is the test's failure
+            raise
+        try:
+            # All twelve serve at the same time before any stops: a port freed by a server that already
+            # stopped may be handed out again, so only ports held at once must differ.
+            barrier.wait()
             return server.port, [v for _, _, v in server.scalars(".", "y=2x")]
+        finally:
+            server.stop()
 
     for _ in range(5):
+        barrier = threading.Barrier(12, timeout=300)
         with ThreadPoolExecutor(12) as pool:
-            answers = list(pool.map(serve, range(12)))
+            answers = list(pool.map(serve, range(12), [barrier] * 12))
         assert [values for _, values in answers] == [[0.0, 2.0, 4.0]] * 12
         assert len({port for port, _ in answers}) == 12
