@@ -32,9 +32,11 @@ import filecmp
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 import venv
 from pathlib import Path
@@ -275,6 +277,45 @@ def lab_command(python: Path, notebook_dir: Path, extra: list[str]) -> list[str]
     return [str(python), "-m", "jupyterlab", "--notebook-dir", str(notebook_dir), *extra]
 
 
+# A terminal of the course's JupyterLab runs the course's python, tensorboard and torchrun (lesson 20 types
+# them there). JupyterLab's terminals inherit its environment, so PATH starts with the course environment's
+# programs. Jupyter starts a *login* shell when its own output is not a terminal (an IDE, a desktop launcher),
+# and a login shell's /etc/profile (Debian, Ubuntu) sets PATH anew; and ~/.bashrc or ~/.zshrc may activate
+# another environment (conda's base). So the terminal runs the learner's shell interactively with the rc files
+# of tools/terminal/, which read the learner's own and then put the course's programs first.
+TERMINAL_RC = ROOT / "tools" / "terminal"
+
+
+def scripts_folder(python: Path) -> Path:
+    """The folder that holds the console programs (tensorboard, torchrun, ...) of ``python``'s environment."""
+    if Path(python) == Path(sys.executable):
+        return Path(sysconfig.get_path("scripts"))
+    return Path(python).parent  # a virtual environment: bin/ (Scripts/ on Windows), beside its python
+
+
+def terminal_env(python: Path, env: dict[str, str]) -> dict[str, str]:
+    """``env`` for JupyterLab, so that its terminals run the course's programs first (see :data:`TERMINAL_RC`)."""
+    scripts = str(scripts_folder(python))
+    env = {**env, "CAMP_SCRIPTS": scripts, "PATH": os.pathsep.join(p for p in (scripts, env.get("PATH")) if p)}
+    if (Path(scripts).parent / "pyvenv.cfg").exists():
+        env["VIRTUAL_ENV"] = str(Path(scripts).parent)
+    if Path(env.get("SHELL", "")).name == "zsh":
+        env["ZDOTDIR"] = str(TERMINAL_RC / "zsh")  # its .zshenv and .zshrc read the learner's own
+    return env
+
+
+def terminal_args(env: dict[str, str]) -> list[str]:
+    """JupyterLab options that start each terminal's shell as :data:`TERMINAL_RC` explains (none on Windows,
+    where PowerShell and cmd keep the PATH they inherit)."""
+    if os.name == "nt":
+        return []
+    shell = env.get("SHELL") or shutil.which("sh") or "/bin/sh"
+    command = [shell, "-i"]
+    if Path(shell).name == "bash":
+        command = [shell, "--rcfile", str(TERMINAL_RC / "bashrc"), "-i"]
+    return [f"--ServerApp.terminado_settings=shell_command={shlex.join(command)}"]
+
+
 def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
     copied = copy_new_lessons()
     if copied:
@@ -290,6 +331,9 @@ def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
         extra = ["--LabApp.default_url=/lab/tree/zh", *extra]
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
             p for p in (str(ZH_LAB_CONFIG), env.get("JUPYTER_CONFIG_PATH")) if p)
+    env = terminal_env(python, env)
+    if not any(arg.startswith("--ServerApp.terminado_settings") for arg in extra):
+        extra = [*terminal_args(env), *extra]
     command = lab_command(python, LEARNER_NOTEBOOKS, extra)
     if "--allow-root" in command and "--allow-root" not in extra:
         print("Running as root (e.g. in a container): passing --allow-root to JupyterLab.", flush=True)

@@ -278,3 +278,76 @@ def test_the_readmes_unit_test_command_leaves_the_browser_tests_out():
     assert done.returncode == 0 and len(collected) > 500, done.stdout[-2000:]
     assert not [line for line in collected if line.startswith("tests/e2e/")]
     assert all(line.startswith("tests/") for line in collected)  # no notebook either
+
+
+# ---- a terminal of the course's JupyterLab runs the course's programs ----------------------------------------
+
+def run_in_terminal(command: list[str], env: dict[str, str], typed: str, timeout: float = 30.0) -> str:
+    """Start ``command`` on a pseudo-terminal, as JupyterLab's terminal service does, type ``typed``, and
+    return everything the shell wrote until it exits."""
+    import pty
+    import select
+    import subprocess
+    import time
+
+    leader, follower = pty.openpty()
+    shell = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower, env=env,
+                             start_new_session=True, close_fds=True)
+    os.close(follower)
+    os.write(leader, typed.encode())
+    seen, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the shell exited and closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif shell.poll() is not None:
+            break
+    shell.kill()
+    shell.wait()
+    os.close(leader)
+    return seen.decode(errors="replace")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX shells; on Windows PowerShell and cmd keep the PATH they inherit")
+@pytest.mark.parametrize("shell_name", ["bash", "zsh"])
+def test_a_terminal_runs_the_courses_python_tensorboard_and_torchrun(course, tmp_path, shell_name):
+    # The learner's home has an rc file that activates another environment first (as conda's `conda init`
+    # does): its own python, tensorboard and torchrun. The course's terminal must still run the course's.
+    import shlex
+    import shutil
+    import sys
+
+    shell = shutil.which(shell_name)
+    if shell is None:
+        assert os.environ.get("CI") != "true", f"{shell_name} is not installed; .ci/run installs it"
+        pytest.skip(f"{shell_name} is not installed here (macOS's default shell is zsh; CI installs it)")
+    other = tmp_path / "other_env" / "bin"
+    other.mkdir(parents=True)
+    for program in ("python", "tensorboard", "torchrun"):
+        (other / program).write_text("#!/bin/sh\necho other\n")
+        (other / program).chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    activate = f'export PATH="{other}:$PATH"\n'
+    (home / ".bashrc").write_text(activate)
+    (home / ".zshrc").write_text(activate)
+    python = Path(sys.executable)
+    env = {"HOME": str(home), "SHELL": shell, "TERM": "dumb", "PATH": "/usr/local/bin:/usr/bin:/bin",
+           "LANG": "C.UTF-8"}
+    env = course.terminal_env(python, env)
+    (option,) = course.terminal_args(env)
+    command = shlex.split(option.split("shell_command=", 1)[1])  # as jupyter_server_terminals reads it
+    assert command[0] == shell and "-l" not in command  # no login shell: /etc/profile would set PATH anew
+    typed = "for p in python tensorboard torchrun; do echo \"at=$(command -v $p)\"; done; echo done-$((6*7)); exit\n"
+    seen = run_in_terminal(command, env, typed)
+    assert "done-42" in seen, seen
+    found = [line.split("at=", 1)[1].strip() for line in seen.splitlines() if line.startswith("at=")]
+    scripts = course.scripts_folder(python)
+    assert found == [str(scripts / p) for p in ("python", "tensorboard", "torchrun")], seen
+    assert (scripts / "tensorboard").exists() and (scripts / "torchrun").exists()

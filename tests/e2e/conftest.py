@@ -203,6 +203,7 @@ class _Lab:
             "JUPYTERLAB_WORKSPACES_DIR": str(self.base / "lab-workspaces"),
             "IPYTHONDIR": str(self.base / "ipython"),
         })
+        env = course.terminal_env(Path(self.python), env)  # as `course.py lab`: terminals run the course's programs
         self.env = env
         # --port=0: the operating system gives Jupyter Server a free port when it binds; the server says which
         # in its runtime file (jpserver-<pid>.json). No port is chosen here first for anyone else to take.
@@ -211,7 +212,7 @@ class _Lab:
         env["JUPYTER_RUNTIME_DIR"] = str(runtime)
         command = course.lab_command(Path(self.python), self.learner, [
             "--no-browser", "--ip=127.0.0.1", "--port=0", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}",
+            f"--IdentityProvider.token={self.token}", *course.terminal_args(env),
         ])
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(command, cwd=self.learner, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -264,6 +265,33 @@ class _Lab:
                                                   "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             return json.loads(reply.read() or b"null")
+
+    def terminal_output(self, name: str, typed: str, until: str, timeout: float = 30.0) -> str:
+        """Type ``typed`` into JupyterLab's terminal ``name`` through its websocket, as the browser's terminal
+        does, and return what the shell wrote until ``until`` appears in it."""
+        import asyncio
+
+        from tornado.websocket import websocket_connect
+
+        async def talk() -> str:
+            url = f"ws://127.0.0.1:{self.port}/terminals/websocket/{name}?token={self.token}"
+            connection = await websocket_connect(url)
+            connection.write_message(json.dumps(["stdin", typed]))
+            seen = ""
+            while until not in seen:
+                message = await asyncio.wait_for(connection.read_message(), timeout)
+                if message is None:
+                    break
+                kind, *content = json.loads(message)
+                if kind == "stdout":
+                    seen += content[0]
+            connection.close()
+            return seen
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:  # its own event loop, away from the browser's
+            return pool.submit(asyncio.run, talk()).result()
 
     def shell_folders(self) -> dict[int, Path]:
         """The working folder of every shell this JupyterLab's terminals run, by process id (Linux /proc)."""

@@ -195,3 +195,18 @@ def test_a_terminal_starts_in_the_folder_lesson_20_says(lab, stop_kernels_after)
     finally:
         for terminal in lab.api("GET", "api/terminals"):
             lab.api("DELETE", f"api/terminals/{terminal['name']}")
+
+
+def test_a_terminal_runs_the_courses_python_tensorboard_and_torchrun(lab):
+    # Lesson 20 types `tensorboard --logdir ...` and lesson 19 `torchrun ...` in a JupyterLab terminal: there they
+    # must be the course's programs, as `course.py lab` starts JupyterLab (its output here is a log file, not a
+    # terminal: plain Jupyter would start a login shell, whose /etc/profile sets PATH anew).
+    name = lab.api_json("POST", "api/terminals", {})["name"]
+    try:
+        typed = "for p in python tensorboard torchrun; do echo \"at=$(command -v $p)\"; done; echo done-$((6*7))\r"
+        seen = lab.terminal_output(name, typed, until="done-42")
+    finally:
+        lab.api("DELETE", f"api/terminals/{name}")
+    found = [line.split("at=", 1)[1].strip() for line in seen.splitlines() if line.startswith("at=")]
+    scripts = Path(lab.env["CAMP_SCRIPTS"])
+    assert found == [str(scripts / p) for p in ("python", "tensorboard", "torchrun")], seen
