@@ -266,9 +266,9 @@ class _Lab:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             return json.loads(reply.read() or b"null")
 
-    def terminal_output(self, name: str, typed: str, until: str, timeout: float = 30.0) -> str:
+    def terminal_output(self, name: str, typed: str, until: str | None, timeout: float = 30.0) -> str:
         """Type ``typed`` into JupyterLab's terminal ``name`` through its websocket, as the browser's terminal
-        does, and return what the shell wrote until ``until`` appears in it."""
+        does, and return what the shell wrote until ``until`` appears in it (``None``: return at once)."""
         import asyncio
 
         from tornado.websocket import websocket_connect
@@ -278,7 +278,7 @@ class _Lab:
             connection = await websocket_connect(url)
             connection.write_message(json.dumps(["stdin", typed]))
             seen = ""
-            while until not in seen:
+            while until is not None and until not in seen:
                 message = await asyncio.wait_for(connection.read_message(), timeout)
                 if message is None:
                     break

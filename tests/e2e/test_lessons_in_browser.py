@@ -210,3 +210,50 @@ def test_a_terminal_runs_the_courses_python_tensorboard_and_torchrun(lab):
     found = [line.split("at=", 1)[1].strip() for line in seen.splitlines() if line.startswith("at=")]
     scripts = Path(lab.env["CAMP_SCRIPTS"])
     assert found == [str(scripts / p) for p in ("python", "tensorboard", "torchrun")], seen
+
+
+def test_the_terminal_commands_of_lessons_19_to_21_run_where_the_lessons_say(lab):
+    # Typed into JupyterLab's own terminal, from the folder the text names: lesson 20 §3 `tensorboard --version`;
+    # lessons 19 §9 and 21 §7 `torchrun --standalone --nproc_per_node=2 scripts/...` "from this folder" (the
+    # learner's copy of the lessons, my_notebooks/); lesson 20 §5 `cd ..` then `tensorboard --logdir runs`, which
+    # then serves the runs the lessons wrote; and from the Chinese edition's folder `cd ../..` to the same place.
+    import urllib.request
+
+    steps = iter(range(100, 200))
+
+    def typed(name, command, until=None, timeout=180.0):
+        mark = f"done-{next(steps)}"
+        end = f"echo \"exit=$?\"; echo {mark[:5]}$(( {mark[5:]} ))\r" if until is None else ""
+        seen = lab.terminal_output(name, command + ("; " + end if end else "\r"), until=until or mark,
+                                   timeout=timeout)
+        return seen.split(command)[-1] if command in seen else seen
+
+    name = lab.api_json("POST", "api/terminals", {"cwd": ""})["name"]
+    try:
+        import tensorboard
+        out = typed(name, "tensorboard --version")
+        assert tensorboard.__version__ in out and "exit=0" in out, out
+        for script in ("scripts/ddp_logging.py", "scripts/ddp_fit.py"):
+            out = typed(name, f"torchrun --standalone --nproc_per_node=2 {script}")
+            assert "exit=0" in out, out
+        out = typed(name, "cd .. && tensorboard --logdir runs", until="(Press CTRL+C to quit)", timeout=120)
+        port = int(re.search(r"at http://localhost:(\d+)/", out).group(1))
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/data/runs")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no http_proxy for this machine
+        with opener.open(request, timeout=30) as reply:
+            runs = json.loads(reply.read())
+        assert "21/ddp/rank0" in runs, runs  # written by the torchrun above, into the project's runs/
+        lab.terminal_output(name, "\x03", until=None)  # Ctrl+C stops it, as lesson 20 says
+        time.sleep(2)  # (what is typed with Ctrl+C is thrown away by the terminal: type the check after it)
+        out = typed(name, "true")
+        assert "exit=0" in out, out
+        folder = re.search(r"at=(/[^\r\n]*)", typed(name, 'echo "at=$(pwd)"')).group(1)
+        assert Path(folder) == lab.base, "cd .. reaches the project folder"
+    finally:
+        lab.api("DELETE", f"api/terminals/{name}")
+    name = lab.api_json("POST", "api/terminals", {"cwd": "zh"})["name"]  # the Chinese edition's Launcher
+    try:
+        out = typed(name, 'cd ../.. && echo "at=$(pwd)"')
+        assert Path(re.search(r"at=(/[^\r\n]*)", out).group(1)) == lab.base and "exit=0" in out, out
+    finally:
+        lab.api("DELETE", f"api/terminals/{name}")
