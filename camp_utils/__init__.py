@@ -17,25 +17,44 @@ Modules, one concept each:
   hooks always removed;
 * :mod:`camp_utils.cam` -- CAM, Grad-CAM, Grad-CAM++, overlays, pointing game and mask score.
 
-Importing the package makes ``%tensorboard`` work: it points the magic at this
-environment's ``tensorboard`` program (:func:`camp_utils.tb.configure_tensorboard_program`)
-and forgets records of dead servers that the magic would otherwise "reuse"
+Imported in an IPython kernel (a notebook), the package makes ``%tensorboard``
+work: it points the magic at this environment's ``tensorboard`` program
+(:func:`camp_utils.tb.configure_tensorboard_program`) and forgets records of dead
+servers that the magic would otherwise "reuse"
 (:func:`camp_utils.tb.forget_dead_tensorboards`). In a kernel of a JupyterLab
 that can proxy (jupyter-server-proxy), it routes the magic's frame through
 JupyterLab's own port, so it also works on a remote machine
-(:func:`camp_utils.tb.proxy.configure_tensorboard_proxy`).
+(:func:`camp_utils.tb.proxy.configure_tensorboard_proxy`). Anywhere else -- a
+script, a ``torchrun`` worker, a test or benchmark process -- importing it does
+nothing of the kind: no file is read or deleted, no socket opened, no variable
+set (call :func:`setup_notebook` to do it by hand).
 """
+import sys
+
 from . import tb as _tb
 from .tb import proxy as _tb_proxy
 
 __version__ = "0.1.0"
 
-_tb.configure_tensorboard_program()
-try:
-    _tb.forget_dead_tensorboards()
-except Exception:  # never let housekeeping break the import
-    pass
-try:
-    _tb_proxy.configure_tensorboard_proxy()
-except Exception:  # the direct frame stays; never let this break the import
-    pass
+
+def in_ipython() -> bool:
+    """Whether this process runs an IPython shell (a notebook's kernel, or the IPython console)."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and ipython.get_ipython() is not None
+
+
+def setup_notebook() -> None:
+    """Make ``%tensorboard`` work in this process (what importing the package does in IPython)."""
+    _tb.configure_tensorboard_program()
+    try:
+        _tb.forget_dead_tensorboards()
+    except Exception:  # never let housekeeping break the import
+        pass
+    try:
+        _tb_proxy.configure_tensorboard_proxy()
+    except Exception:  # the direct frame stays; never let this break the import
+        pass
+
+
+if in_ipython():
+    setup_notebook()

@@ -12,6 +12,13 @@ from camp_utils import tb
 from tb_support import alive, alive_after, closed_port, write_line
 
 
+@pytest.fixture(autouse=True)
+def magic_set_up(monkeypatch):
+    # These tests start servers the way %tensorboard does, in a kernel where importing camp_utils has pointed
+    # the magic at this environment's program; a test process is no kernel, so it is done here.
+    monkeypatch.setenv("TENSORBOARD_BINARY", str(tb.find_tensorboard_program()))
+
+
 def test_find_program_prefers_tensorboard_binary(tmp_path, monkeypatch):
     fake = tmp_path / "my-tensorboard"
     fake.write_text("")
@@ -28,6 +35,8 @@ def test_tensorboard_magic_finds_program_without_activated_venv(tmp_path):
         args = ["--logdir", {str(tmp_path)!r}, "--port", "0", "--host", "127.0.0.1"]
         timeout = datetime.timedelta(seconds=60)
         before = manager.start(args, timeout=timeout)
+        from IPython.core.interactiveshell import InteractiveShell
+        InteractiveShell.instance()   # as in a notebook's kernel, where importing camp_utils sets the magic up
         import camp_utils
         after = manager.start(args, timeout=timeout)
         if hasattr(after, "info"):
@@ -199,3 +208,64 @@ def test_a_relative_record_is_read_against_the_folder_its_server_started_in(tmp_
         except OSError:
             pass
 
+
+
+IMPORT_PROBE = textwrap.dedent("""
+    import json, os, socket, sys
+    from tensorboard import manager, version
+    connects, removed = [], []
+    real_connect, real_connect_ex, real_remove = socket.socket.connect, socket.socket.connect_ex, os.remove
+
+    def connect(self, address):
+        connects.append(str(address))
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        connects.append(str(address))
+        return real_connect_ex(self, address)
+
+    def remove(path, *args, **kwargs):
+        removed.append(os.fspath(path))
+        return real_remove(path, *args, **kwargs)
+
+    dead_pid, dead_port = int(sys.argv[1]), int(sys.argv[2])
+    info = manager.TensorBoardInfo(version=version.VERSION, start_time=0, pid=dead_pid, port=dead_port,
+                                   path_prefix="", logdir="/nowhere", db="", cache_key="x")
+    record = os.path.join(manager._get_info_dir(), f"pid-{dead_pid}.info")
+    with open(record, "w") as f:
+        f.write(manager._info_to_string(info))
+    socket.socket.connect, socket.socket.connect_ex, os.remove = connect, connect_ex, remove  # from here on
+    os.unlink = remove
+    if sys.argv[3] == "kernel":
+        from IPython.core.interactiveshell import InteractiveShell
+        InteractiveShell.instance()
+    import camp_utils, camp_utils.train, camp_utils.models, camp_utils.cam, camp_utils.schedules, camp_utils.data
+    print(json.dumps({"connects": connects, "removed": removed, "record_kept": os.path.exists(record),
+                      "binary": "TENSORBOARD_BINARY" in os.environ, "in_ipython": camp_utils.in_ipython()}))
+""")
+
+
+def _import_in_a_fresh_process(tmp_path, where):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("TENSORBOARD_BINARY", "TENSORBOARD_PROXY_URL")}
+    env["TMPDIR"] = str(tmp_path)  # TensorBoard's info folder of its own
+    with closed_port() as nowhere:
+        out = subprocess.run([sys.executable, "-c", IMPORT_PROBE, dead.stdout.strip(), str(nowhere), where],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_package_in_a_script_touches_no_socket_no_record_no_variable(tmp_path):
+    # A torchrun worker, a benchmark or a test imports camp_utils: nothing of %tensorboard's housekeeping runs.
+    seen = _import_in_a_fresh_process(tmp_path, "script")
+    assert seen == {"connects": [], "removed": [], "record_kept": True, "binary": False, "in_ipython": False}
+
+
+def test_importing_the_package_in_a_kernel_sets_up_the_magic(tmp_path):
+    # In IPython (a notebook's kernel) the same import points %tensorboard at this environment's program and
+    # forgets the record of a server that is gone.
+    seen = _import_in_a_fresh_process(tmp_path, "kernel")
+    assert seen["in_ipython"] and seen["binary"] and not seen["record_kept"]
+    assert any(path.endswith(".info") for path in seen["removed"])
