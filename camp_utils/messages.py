@@ -376,6 +376,128 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "ReLU(inplace=False 的特征图) 与 inplace=True 的特征图不同：两次运行的输入或权重不一样；"
               "请对两次运行使用同一个模型和同一张图片",
     },
+    # --- camp_utils.exercises.check_exercise ---------------------------------------------------------
+    "ex.result": {"en": "Lesson {lesson}, exercise {exercise}: {message}",
+                  "zh": "第{lesson}课练习 {exercise}：{message}"},
+    "ex22_3.not_a_shape": {
+        "en": "{answer} is not a shape: give it as a tuple of three ints, (C, H, W)",
+        "zh": "{answer} 不是一个形状：请写成三个整数的元组 (C, H, W)",
+    },
+    "ex22_3.no_channels": {
+        "en": "{answer} has two numbers: make_grid keeps the channels first and returns (C, H, W)",
+        "zh": "{answer} 只有两个数：make_grid 保留通道维，返回 (C, H, W)",
+    },
+    "ex22_3.channels": {
+        "en": "{channels} channels: make_grid keeps the images' 3 colour channels first",
+        "zh": "{channels} 个通道：make_grid 把图片的 3 个颜色通道放在最前面，数量不变",
+    },
+    "ex22_3.swapped": {
+        "en": "height and width are swapped: nrow=7 is the number of tiles in a row, so it sets the width",
+        "zh": "高和宽弄反了：nrow=7 是每一行的小图数，它决定的是宽度",
+    },
+    "ex22_3.rows_floor": {
+        "en": "{rows} rows hold only {rows}·7 images: the last, incomplete row counts too (ceil, not floor)",
+        "zh": "{rows} 行只放得下 {rows}·7 张图：最后那行没排满也算一行（向上取整，而不是向下取整）",
+    },
+    "ex22_3.last_padding": {
+        "en": "one padding short in each direction: the grid has a padding after the last tile too",
+        "zh": "每个方向都少了一个 padding：最后一张小图之后也有一圈 padding",
+    },
+    "ex22_3.no_padding": {
+        "en": "without the padding: every tile gets 3 pixels of padding, and the grid one more at its far edge",
+        "zh": "漏掉了 padding：每张小图都带 3 个像素的 padding，网格在最远的边上还要再加一个",
+    },
+    "ex22_3.other": {
+        "en": "not {shape}: count the rows (50 images at 7 per row), then each side: tiles·(28 + 3) + 3",
+        "zh": "不是 {shape}：先数行数（50 张图，每行 7 张），再算每条边：小图数·(28 + 3) + 3",
+    },
+    "ex22_3.correct": {
+        "en": "{shape}: {rows} rows of 7 tiles, each 28 + 3 pixels, plus 3 of padding at the far edge: correct",
+        "zh": "{shape}：{rows} 行、每行 7 张小图，每张 28 + 3 个像素，最远的边上再加 3 个像素的 padding：正确",
+    },
+    "ex21_5.not_counts": {
+        "en": "{answer}: give three counts, (read_scalars, default TensorBoard, TensorBoard with load_fast='false')",
+        "zh": "{answer}：请给出三个点数 (read_scalars, 默认的 TensorBoard, load_fast='false' 的 TensorBoard)",
+    },
+    "ex21_5.files": {
+        "en": "read_scalars returns {count}: it keeps every point the files hold, and {written} were written",
+        "zh": "read_scalars 返回 {count}：它保留文件中的每一个点，而写入的是 {written} 个",
+    },
+    "ex21_5.python": {
+        "en": "TensorBoard with load_fast='false' shows {count}: its Python loader keeps every point, as "
+              "read_scalars does ({written})",
+        "zh": "load_fast='false' 的 TensorBoard 显示 {count}：它的 Python 读取器和 read_scalars 一样保留每一个点"
+              "（{written} 个）",
+    },
+    "ex21_5.default_all": {
+        "en": "the default TensorBoard shows fewer than all: step 50 after step 99 looks like a restart, and it "
+              "drops what it had from step 50 on",
+        "zh": "默认的 TensorBoard 显示的不是全部：第 99 步之后出现第 50 步，"
+              "看起来像重新开始，它会丢掉从第 50 步起已有的点",
+    },
+    "ex21_5.default_other": {
+        "en": "the default TensorBoard shows {count}? It keeps steps 0..49 of the first pass and the ten points "
+              "of the second: count again with TensorBoardServer(folder).scalars(...)",
+        "zh": "默认的 TensorBoard 显示 {count} 个？它保留第一遍的第 0..49 步和第二遍的十个点："
+              "用 TensorBoardServer(folder).scalars(...) 再数一遍",
+    },
+    "ex21_5.correct": {
+        "en": "110 in the files (read_scalars and the Python loader keep every point), 60 in the default "
+              "TensorBoard (steps 0..49, then the second pass's 50..59): correct",
+        "zh": "文件中有 110 个（read_scalars 和 Python 读取器保留每一个点），默认的 TensorBoard 显示 60 个"
+              "（第 0..49 步，加上第二遍的 50..59）：正确",
+    },
+    "ex19_5.not_callable": {
+        "en": "a {kind} is not a recipe: pass a function that builds the scheduler, e.g. "
+              "lambda opt: SequentialLR(opt, [...], milestones=[...])",
+        "zh": "{kind} 不是构建方法：请传入一个构建调度器的函数，例如 lambda opt:"
+              " SequentialLR(opt, [...], milestones=[...])",
+    },
+    "ex19_5.fails": {
+        "en": "building or stepping your scheduler fails: {error}",
+        "zh": "构建或调用你的调度器时出错：{error}",
+    },
+    "ex19_5.no_warmup": {
+        "en": "no warm-up: the lr starts at {lr}, not below its full value (LinearLR(opt, start_factor=...))",
+        "zh": "没有预热：学习率从 {lr} 开始，而不是从低于它的完整值开始（LinearLR(opt, start_factor=...)）",
+    },
+    "ex19_5.never_full": {
+        "en": "the lr never reaches its full value {base} (highest: {top}): the warm-up should end there",
+        "zh": "学习率从未达到它的完整值 {base}（最高：{top}）：预热应当在那里结束",
+    },
+    "ex19_5.warmup_length": {
+        "en": "the warm-up lasts {epochs} epoch(s), not {wanted}: set LinearLR's total_iters (and the milestone "
+              "where SequentialLR hands over) to {wanted}",
+        "zh": "预热持续了 {epochs} 个 epoch，而不是 {wanted} 个：把 LinearLR 的 total_iters（以及 SequentialLR "
+              "交接的里程碑）设为 {wanted}",
+    },
+    "ex19_5.warmup_not_rising": {
+        "en": "the lr does not rise every epoch of the warm-up: a warm-up climbs step by step to the full lr",
+        "zh": "预热期间学习率并不是每个 epoch 都上升：预热应当一步一步爬升到完整的学习率",
+    },
+    "ex19_5.rises": {
+        "en": "after the warm-up the lr rises again at epoch {epoch} ({before} -> {after}): in a ChainedScheduler "
+              "both parts count from epoch 0 (SequentialLR hands over at a milestone)",
+        "zh": "预热之后学习率在第 {epoch} 个 epoch 又上升了（{before} -> {after}）"
+              "：在 ChainedScheduler 中两部分都从第 0 "
+              "个 epoch 开始计数（SequentialLR 则在里程碑处交接）",
+    },
+    "ex19_5.no_steps": {
+        "en": "no step down in {epochs} epochs after the warm-up: add StepLR or MultiStepLR after it",
+        "zh": "预热之后的 {epochs} 个 epoch 里学习率一次也没有下降：在它后面接上 StepLR 或 MultiStepLR",
+    },
+    "ex19_5.smooth": {
+        "en": "after the warm-up the lr falls {count} times by changing factors or every epoch: that is a smooth "
+              "decay (cosine, exponential), not steps",
+        "zh": "预热之后学习率下降了 {count} 次，倍数各不相同或者每个 epoch 都降："
+              "这是平滑的衰减（余弦、指数），不是阶梯",
+    },
+    "ex19_5.correct": {
+        "en": "a warm-up from {start} to {base} over {warmup} epochs, then steps of x{factor} after epoch(s) "
+              "{epochs}: correct",
+        "zh": "在 {warmup} 个 epoch 内从 {start} 预热到 {base}，之后在第 {epochs} 个 epoch 后按 x{factor} 阶梯式下降："
+              "正确",
+    },
     "hw23.correct": {
         "en": "with inplace=True the hook's tensor was overwritten by the ReLU (no negative values); with "
               "inplace=False it is the convolution's own output, negative values included, and its ReLU "
