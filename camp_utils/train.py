@@ -287,7 +287,11 @@ def describe_scheduler(scheduler) -> str:
                 "last_lr", "_get_lr_called_within_step", "verbose", "eps", "mode_worse", "_is_initial",
                 "_initial_step"}
     settings = []
-    for key, value in scheduler.state_dict().items():
+    try:
+        state = scheduler.state_dict()
+    except Exception:  # a scheduler of one's own without a state: its class still says what it is
+        state = {}
+    for key, value in state.items():
         if isinstance(value, Counter):  # MultiStepLR's milestones
             value = sorted(value.elements())
         plain = isinstance(value, (int, float, str, bool)) or (

@@ -458,6 +458,12 @@ def test_describe_scheduler_names_the_class_and_its_settings():
     assert describe_scheduler(ReduceLROnPlateau(optimizer, factor=0.5, patience=1)).startswith(
         "ReduceLROnPlateau(factor=0.5, ")
 
+    class Halving:  # a scheduler of one's own, without a state_dict
+        def __init__(self, optimizer):
+            self.optimizer = optimizer
+
+    assert describe_scheduler(Halving(optimizer)) == "Halving()"
+
 
 def test_fit_writes_its_scheduler_into_the_run(tmp_path):
     from torch.optim.lr_scheduler import StepLR
