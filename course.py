@@ -383,15 +383,16 @@ ZH_TEST_VARIABLE = "CAMP_TEST_ZH"
 # The lessons of this course (../shared/SYLLABUS.md): each folder below holds one notebook per lesson, and a full
 # run must collect every one of them -- a renamed or lost notebook fails the run instead of shrinking it.
 LESSONS = ("19", "20", "21", "22", "23")
-NOTEBOOK_FOLDERS = ("notebooks", "notebooks/zh", "notebooks/solutions")
+NOTEBOOK_FOLDERS = ("notebooks", "notebooks/solutions", "notebooks/zh", "notebooks/zh/solutions")
 EXPECT_VARIABLE = "CAMP_EXPECT_NOTEBOOKS"  # folders whose every lesson a pass must collect (read by conftest.py)
-# The full run's two passes. Every notebook runs once, the Chinese edition standing in for the English one under
-# the other kernel setting: tests/test_zh_edition.py proves that its code is the English code with translated
-# comments and its outputs are the same, so each (code, kernel setting) pair and both working folders run once.
+# The full run's two passes. Every notebook runs once, the Chinese edition (lessons and solutions) standing in for
+# the English one under the other kernel setting: tests/test_zh_edition.py proves that its code is the English code
+# with translated comments and its outputs are the same, so each (code, kernel setting) pair and every working
+# folder run once.
 FULL_RUN = (
     # (name, portable setting or None for this machine's own kernels, pytest arguments, folders it must collect)
     ("native", None, [], ("notebooks", "notebooks/solutions")),
-    ("generic", "generic", ["notebooks/zh", "notebooks/solutions"], ("notebooks/zh", "notebooks/solutions")),
+    ("generic", "generic", ["notebooks/zh"], ("notebooks/zh", "notebooks/zh/solutions")),
 )
 
 
@@ -434,10 +435,10 @@ def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int
     """Run pytest; without arguments, the full run: ruff, then the two passes of :data:`FULL_RUN`.
 
     The full run executes every notebook of the course once: the unit tests, the
-    English lessons and the solutions under this machine's own kernels, then the
-    Chinese lessons (from ``notebooks/zh/``, ``CAMP_TEST_ZH=1``) and the solutions
-    again under PyTorch's plain C++ kernels (``generic``), which round differently
-    on every CPU. Each pass fails if it collected fewer notebooks than the course
+    English lessons and solutions under this machine's own kernels, then the
+    Chinese lessons and solutions (from ``notebooks/zh/``, ``CAMP_TEST_ZH=1``)
+    under PyTorch's plain C++ kernels (``generic``), which round differently on
+    every CPU. Each pass fails if it collected fewer notebooks than the course
     has. A selection (paths, ``-k``, ...) runs pytest once, as given; ``--portable``
     runs the given tests (default: ``notebooks``) once under each named setting.
     """

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from .checks import check_choice, check_int, existing_folder
+from .messages import say
 from .paths import data_dir
 
 __all__ = [
@@ -375,16 +376,9 @@ def load_dataset(
     except RuntimeError as err:
         if download:
             raise
-        raise FileNotFoundError(
-            f"{pretty} was not found in '{folder}'. Either copy the dataset files there "
-            f"(as torchvision lays them out), or call load_dataset({name!r}, download=True) "
-            "on a machine with internet. Offline, use the embedded ShapesDataset instead."
-        ) from err
+        raise FileNotFoundError(say("data.not_found", pretty=pretty, folder=folder, name=name)) from err
     except (TimeoutError, urllib.error.URLError, ConnectionError) as err:  # the network, not the disk
-        raise ConnectionError(
-            f"downloading {pretty} into '{folder}' failed ({err}). Are you offline? "
-            "Copy the files there by hand, or use the embedded ShapesDataset."
-        ) from err
+        raise ConnectionError(say("data.download_failed", pretty=pretty, folder=folder, error=err)) from err
 
 
 
@@ -414,17 +408,22 @@ def load_image_folder(
     from torchvision.datasets.folder import IMG_EXTENSIONS
 
     image_size = check_int(image_size, "image_size", minimum=1, what="pixels")
-    layout = f"'{Path(root)}/<class name>/<image files>'"
-    folder = existing_folder(root, "image folder", f"expected {layout}")
+    if not isinstance(root, (str, os.PathLike)):
+        existing_folder(root, "image folder")  # raises the ValueError that names the argument
+    folder = Path(root)
+    layout = f"'{folder}/<class name>/<image files>'"
+    if not folder.exists():
+        raise FileNotFoundError(say("data.no_folder", folder=folder, layout=layout))
+    if not folder.is_dir():
+        raise NotADirectoryError(say("data.not_a_folder", folder=folder, layout=layout))
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
-        raise ValueError(f"image folder '{folder}' has no class sub-folders; expected {layout}")
+        raise ValueError(say("data.no_class_folders", folder=folder, layout=layout))
     files = [f for d in class_dirs for f in d.rglob("*") if f.is_file()]
     if not any(f.suffix.lower() in IMG_EXTENSIONS for f in files):
-        others = sorted({f.suffix.lower() or "(no suffix)" for f in files})
-        found = f"; found only {', '.join(others)} files" if others else "; they are empty"
-        raise ValueError(f"the class folders in '{folder}' hold no image that ImageFolder loads "
-                         f"({', '.join(IMG_EXTENSIONS)}){found}. Convert them, e.g. to .png")
+        others = sorted({f.suffix.lower() or say("data.no_suffix") for f in files})
+        found = say("data.found_only", suffixes=", ".join(others)) if others else say("data.empty")
+        raise ValueError(say("data.no_images", folder=folder, extensions=", ".join(IMG_EXTENSIONS), found=found))
     if transform is None:
         mean, std = DATASET_STATS["imagenet"]
         transform = transforms.Compose([

@@ -123,6 +123,50 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "不使用缓存的模型 '{path}'：{why}；现在重新训练一个（大约半分钟）",
     },
 
+    "models.random_alexnet_note": {
+        "en": "-> RANDOM weights: the feature maps below are random filters of the photo, "
+              "and any class AlexNet names is meaningless.",
+        "zh": "-> 随机权重（RANDOM weights）：下面的特征图只是照片经过随机卷积核的结果，AlexNet 给出的任何类别都没有意义。",
+    },
+
+    # --- camp_utils.data ------------------------------------------------------------------------
+    "data.not_found": {
+        "en": "{pretty} was not found in '{folder}'. Either copy the dataset files there "
+              "(as torchvision lays them out), or call load_dataset({name!r}, download=True) "
+              "on a machine with internet. Offline, use the embedded ShapesDataset instead.",
+        "zh": "在 '{folder}' 中没有找到 {pretty}。可以把数据集文件（按 torchvision 的目录结构）复制到那里，"
+              "或者在能联网的机器上调用 load_dataset({name!r}, download=True)。离线时请改用课程内置的 ShapesDataset。",
+    },
+    "data.download_failed": {
+        "en": "downloading {pretty} into '{folder}' failed ({error}). Are you offline? "
+              "Copy the files there by hand, or use the embedded ShapesDataset.",
+        "zh": "把 {pretty} 下载到 '{folder}' 失败（{error}）。是不是没有联网？"
+              "请手动把文件复制到那里，或者改用课程内置的 ShapesDataset。",
+    },
+    "data.no_folder": {
+        "en": "image folder '{folder}' does not exist; expected {layout}",
+        "zh": "图像文件夹 '{folder}' 不存在；应当是 {layout} 这样的结构",
+    },
+    "data.not_a_folder": {
+        "en": "image folder '{folder}' is a file, not a folder; expected {layout}",
+        "zh": "图像文件夹 '{folder}' 是一个文件，不是文件夹；应当是 {layout} 这样的结构",
+    },
+    "data.no_class_folders": {
+        "en": "image folder '{folder}' has no class sub-folders; expected {layout}",
+        "zh": "图像文件夹 '{folder}' 里没有按类别分的子文件夹；应当是 {layout} 这样的结构",
+    },
+    "data.no_images": {
+        "en": "the class folders in '{folder}' hold no image that ImageFolder loads ({extensions}){found}. "
+              "Convert them, e.g. to .png",
+        "zh": "'{folder}' 的类别子文件夹里没有 ImageFolder 能读取的图像（{extensions}）{found}。"
+              "请先转换格式，例如转成 .png",
+    },
+    "data.found_only": {"en": "; found only {suffixes} files", "zh": "；只找到 {suffixes} 文件"},
+    "data.empty": {"en": "; they are empty", "zh": "；它们是空的"},
+    "data.no_suffix": {"en": "(no suffix)", "zh": "（无扩展名）"},
+    "data.nothing_to_tile": {"en": "{where}: nothing to tile. {reason}", "zh": "{where}：没有可以拼接的图像。{reason}"},
+    "data.cifar_not_set": {"en": "CIFAR-10 (MY_FOLDER is not set)", "zh": "CIFAR-10（没有设置 MY_FOLDER）"},
+
     # --- camp_utils.homework.check_homework -----------------------------------------------------
     "hw.result": {"en": "Lesson {lesson} homework: {message}", "zh": "第{lesson}课作业：{message}"},
     "hw.no_folder": {

@@ -1,20 +1,22 @@
-"""nbval and the Chinese edition (notebooks/zh/).
+"""nbval and the Chinese edition (notebooks/zh/, its solutions in notebooks/zh/solutions/).
 
 The Chinese notebooks are built by tools/build_zh.py from the executed English
 ones: the same code once comments are removed (their comments are translated),
 the same outputs. tests/test_zh_edition.py proves that statically; executing
-them proves that the translated cells still run, from notebooks/zh/ (one folder
-deeper), and still print the English outputs.
+them proves that the translated cells still run, from notebooks/zh/ and
+notebooks/zh/solutions/ (one folder deeper), and still print the English outputs.
 
-* ``python course.py test`` (the full run) runs notebooks/zh/ in its second pass,
-  under the other kernel setting (``generic``), with ``CAMP_TEST_ZH=1``: nbval
-  then collects notebooks/zh/, in strict mode like the English notebooks, which
-  ran in the first pass under this machine's kernels. A plain ``pytest`` and the
-  ``--portable`` runs leave it out. A path given explicitly
-  (``pytest notebooks/zh/20_tensorboard_install.ipynb``) is always collected.
-* The Chinese notebooks run before notebooks/solutions/, in the order a learner
-  meets them, as the English lessons do in the first pass. (A solutions notebook
-  writes its runs to ``runs/solutions/<lesson>/``, apart from the lessons' own.)
+* ``python course.py test`` (the full run) runs notebooks/zh/ -- lessons, then
+  solutions -- in its second pass, under the other kernel setting (``generic``),
+  with ``CAMP_TEST_ZH=1``: nbval then collects notebooks/zh/, in strict mode like
+  the English notebooks, which ran in the first pass under this machine's
+  kernels. A plain ``pytest`` and the ``--portable`` runs leave it out. A path
+  given explicitly (``pytest notebooks/zh/20_tensorboard_install.ipynb``) is
+  always collected.
+* When both editions are collected, the Chinese notebooks run right after the
+  English lessons, before notebooks/solutions/. (A solutions notebook of either
+  edition writes its runs to ``runs/solutions/<lesson>/``, apart from the
+  lessons' own.)
 * ``CAMP_LANG`` is removed for every kernel the suite starts: camp_utils'
   learner-facing messages are then English, the language of the committed
   outputs of both editions (a learner's ``course.py lab --lang zh`` sets

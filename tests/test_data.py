@@ -190,6 +190,32 @@ def test_image_folder_errors_name_the_path(tmp_path):
         data.load_image_folder(tmp_path / "text")
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_data_errors_a_learner_meets_on_the_homework_path_are_in_their_language(tmp_path, monkeypatch, lang):
+    # lesson 22's own-photos cell prints these; with `course.py lab --lang zh` (CAMP_LANG=zh) they are Chinese
+    monkeypatch.setenv("CAMP_LANG", lang)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "text" / "a").mkdir(parents=True)
+    (tmp_path / "text" / "a" / "readme.txt").write_text("not an image")
+    (tmp_path / "photo.png").write_bytes(b"")
+    expected = {  # (call, error, English, Chinese): each names the folder it is about
+        "missing": (lambda: data.load_image_folder(tmp_path / "nope"), FileNotFoundError,
+                    "image folder '.*nope' does not exist; expected", "图像文件夹 '.*nope' 不存在"),
+        "file": (lambda: data.load_image_folder(tmp_path / "photo.png"), NotADirectoryError,
+                 "photo.png' is a file, not a folder", "photo.png' 是一个文件，不是文件夹"),
+        "no classes": (lambda: data.load_image_folder(tmp_path / "empty"), ValueError,
+                       "empty' has no class sub-folders", "empty' 里没有按类别分的子文件夹"),
+        "no images": (lambda: data.load_image_folder(tmp_path / "text"), ValueError,
+                      r"hold no image that ImageFolder loads .*found only \.txt files",
+                      r"没有 ImageFolder 能读取的图像.*只找到 \.txt 文件"),
+        "no dataset": (lambda: data.load_dataset("cifar10", root=tmp_path / "none"), FileNotFoundError,
+                       r"CIFAR-10 was not found in .*download=True", r"没有找到 CIFAR-10.*download=True"),
+    }
+    for name, (call, error, english, chinese) in expected.items():
+        with pytest.raises(error, match=english if lang == "en" else chinese):
+            call()
+
+
 # ----------------------------------------------------------------- issue 6: one rule for integers
 @pytest.mark.parametrize("kwargs, message", [
     ({"n": True}, r"n must be a positive int \(number of images\), got True \(bool\)"),

@@ -40,8 +40,9 @@ def _report(found):
     return "the Chinese edition drifted from the English notebook:\n" + "\n".join(f"  - {p}" for p in found)
 
 
-def test_every_lesson_of_the_course_is_translated():
-    assert [ls.number for ls in LESSONS] == ["19", "20", "21", "22", "23"]
+def test_every_lesson_and_its_solutions_are_translated():
+    lessons = ["19", "20", "21", "22", "23"]
+    assert [ls.key for ls in LESSONS] == lessons + [f"solutions/{n}" for n in lessons]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=_ids)
@@ -267,7 +268,9 @@ def test_the_hash_ignores_line_endings_and_trailing_spaces_only():
 
 def test_a_planted_change_in_a_real_lesson_is_detected_and_a_rebuild_fixes_it(tmp_path):
     real = LESSONS[0]
-    for path in (real.en_path, real.tr_path, real.code_path, real.zh_path):
+    # its solutions notebook comes along: the lesson links to it, and the link points at its Chinese edition
+    solutions = next(ls for ls in LESSONS if ls.key == f"solutions/{real.number}")
+    for path in (real.en_path, real.tr_path, real.code_path, real.zh_path, solutions.en_path, solutions.tr_path):
         target = tmp_path / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
@@ -291,13 +294,36 @@ def test_a_planted_change_in_a_real_lesson_is_detected_and_a_rebuild_fixes_it(tm
 
 
 def test_relative_images_and_links_point_at_the_same_files_from_notebooks_zh(tmp_path):
-    lesson = build_zh.Lesson(tmp_path / "notebooks" / "20_x.ipynb", tmp_path / "translations" / "zh" / "20_x.md",
-                             tmp_path / "notebooks" / "zh" / "20_x.ipynb", tmp_path)
+    for name in ("notebooks/20_x.ipynb", "notebooks/21_y.ipynb", "notebooks/22_z.ipynb",
+                 "notebooks/solutions/20_x_solutions.ipynb", "translations/zh/21_y.md",
+                 "translations/zh/solutions/20_x_solutions.md"):  # 22_z has no Chinese edition yet
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    lesson, _, _, solutions = build_zh.lessons(tmp_path)
+    assert (lesson.key, solutions.key) == ("20", "solutions/20")
+    assert solutions.zh_path == tmp_path / "notebooks" / "zh" / "solutions" / "20_x_solutions.ipynb"
     text = ('![图](img/20_a.png "标题") <img src="img/b.png" width="300"> [数据](../data/README.md) '
-            "[第21课](21_y.ipynb) [网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
+            "[第21课](21_y.ipynb) [第22课](22_z.ipynb) [答案](solutions/20_x_solutions.ipynb#练习-1) "
+            "[网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
     assert build_zh.relink(text, lesson) == (
         '![图](../img/20_a.png "标题") <img src="../img/b.png" width="300"> [数据](../../data/README.md) '
-        "[第21课](21_y.ipynb) [网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
+        "[第21课](21_y.ipynb) [第22课](../22_z.ipynb) [答案](solutions/20_x_solutions.ipynb#练习-1) "
+        "[网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
+    # from notebooks/zh/solutions/: the lessons' Chinese editions are one folder up, the pictures two
+    text = "[第21课](../21_y.ipynb) [第20课](../20_x.ipynb) ![图](../img/20_a.png)"
+    assert build_zh.relink(text, solutions) == "[第21课](../21_y.ipynb) [第20课](../../20_x.ipynb) ![图](../../img/20_a.png)"
+
+
+def test_a_solutions_notebook_is_named_by_its_key_file_or_path(tmp_path):
+    for name in ("notebooks/19_a.ipynb", "notebooks/solutions/19_a_solutions.ipynb"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    assert build_zh.find_lesson("19", tmp_path).en_path.name == "19_a.ipynb"
+    for name in ("solutions/19", "19_a_solutions.ipynb", "notebooks/solutions/19_a_solutions.ipynb",
+                 "translations/zh/solutions/19_a_solutions.md", "notebooks/zh/solutions/19_a_solutions.ipynb"):
+        assert build_zh.find_lesson(name, tmp_path).en_path.name == "19_a_solutions.ipynb", name
+    with pytest.raises(ValueError, match="'solutions/20' not found; known: 19, solutions/19"):
+        build_zh.find_lesson("solutions/20", tmp_path)
 
 
 _COMMENTED = ('# NBVAL_IGNORE_OUTPUT\nx = "# not a comment"  # the value\n'
@@ -426,7 +452,8 @@ def test_the_full_test_run_executes_the_chinese_notebooks_in_english_and_portabl
     assert course.cmd_test(Path("python"), []) == 0
     (english, english_env), (chinese, chinese_env) = calls
     assert "notebooks/zh" not in english and english_env.get("CAMP_TEST_ZH") is None
-    assert chinese[-2:] == ["notebooks/zh", "notebooks/solutions"] and chinese_env["CAMP_TEST_ZH"] == "1"
+    assert chinese[-1:] == ["notebooks/zh"] and chinese_env["CAMP_TEST_ZH"] == "1"  # lessons and solutions
+    assert chinese_env["CAMP_EXPECT_NOTEBOOKS"] == "notebooks/zh,notebooks/zh/solutions"
     assert "CAMP_LANG" not in english_env and "CAMP_LANG" not in chinese_env  # outputs are the English ones
     calls.clear()
     assert course.cmd_test(Path("python"), [], "generic") == 0
@@ -494,7 +521,7 @@ def test_the_glossary_rejects_the_renderings_the_native_review_flagged():
 
 def test_no_rejected_rendering_in_the_chinese_notebooks_or_readme():
     texts = {"README.zh-CN.md": (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")}
-    for path in sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted((ROOT / "notebooks" / "zh").rglob("[0-9][0-9]_*.ipynb")):  # lessons and solutions
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         texts[path.name] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     found = [f"{name}: {m.group(0)!r} (pattern {pattern!r}) in ...{text[max(0, m.start() - 20):m.end() + 20]}..."
@@ -503,7 +530,7 @@ def test_no_rejected_rendering_in_the_chinese_notebooks_or_readme():
     assert not found, "rejected renderings (see translations/zh/GLOSSARY.md):\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("folder", ["notebooks", "notebooks/zh", "notebooks/solutions"])
+@pytest.mark.parametrize("folder", ["notebooks", "notebooks/zh", "notebooks/solutions", "notebooks/zh/solutions"])
 def test_every_relative_link_and_image_of_the_notebooks_exists(folder):
     """A link is checked from the notebook's own folder, as JupyterLab and GitHub open it."""
     broken = []

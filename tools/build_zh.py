@@ -85,7 +85,7 @@ MARKER = re.compile(r"^<!-- cell: (?P<id>[A-Za-z0-9_-]+) \| en-sha256: (?P<hash>
 REFERENCE = ("<!-- English to translate: put its translation above this line, "
              "then delete this line, the English and the '| todo' -->")
 HEADER = """<!--
-Simplified-Chinese source (中文版) of notebooks/{en} -> notebooks/zh/{en}
+Simplified-Chinese source (中文版) of {en} -> {zh}
 Built by: python tools/build_zh.py {lesson}
 Each entry below is one markdown cell: a marker line with the cell's id and the
 hash of the English text it translates, then the Chinese markdown. Entries marked
@@ -145,7 +145,18 @@ class Lesson:
 
     @property
     def number(self) -> str:
+        """The lesson's number (``"19"``), also for its solutions notebook."""
         return self.en_path.name[:2]
+
+    @property
+    def solutions(self) -> bool:
+        """True for a solutions notebook (``notebooks/solutions/NN_*_solutions.ipynb``)."""
+        return self.en_path.parent.name == "solutions"
+
+    @property
+    def key(self) -> str:
+        """The short name the command line takes: ``"19"`` for a lesson, ``"solutions/19"`` for its solutions."""
+        return f"solutions/{self.number}" if self.solutions else self.number
 
     def rel(self, path: Path) -> str:
         try:
@@ -155,11 +166,11 @@ class Lesson:
 
     @property
     def build_command(self) -> str:
-        return f"python tools/build_zh.py {self.number}"
+        return f"python tools/build_zh.py {self.key}"
 
     @property
     def sync_command(self) -> str:
-        return f"python tools/build_zh.py --sync {self.number}"
+        return f"python tools/build_zh.py --sync {self.key}"
 
 
 def _normalise(text: str) -> str:
@@ -224,7 +235,7 @@ def parse_translation(text: str, name: str = "translation") -> list[Entry]:
 
 def format_translation(lesson: Lesson, entries: list[Entry]) -> str:
     """The text of a translation source file for these entries (inverse of :func:`parse_translation`)."""
-    parts = [HEADER.format(en=lesson.en_path.name, lesson=lesson.number)]
+    parts = [HEADER.format(en=lesson.rel(lesson.en_path), zh=lesson.rel(lesson.zh_path), lesson=lesson.key)]
     for e in entries:
         todo = " | todo" if e.todo else ""
         parts.append(f"<!-- cell: {e.cell_id} | en-sha256: {e.en_hash}{todo} -->\n{e.text.strip(chr(10))}\n")
@@ -232,22 +243,37 @@ def format_translation(lesson: Lesson, entries: list[Entry]) -> str:
 
 
 def lessons(root: Path = ROOT) -> list[Lesson]:
-    """Every English lesson notebook (``notebooks/NN_*.ipynb``) with its translation and Chinese paths."""
-    return [Lesson(p, root / "translations" / "zh" / f"{p.stem}.md", p.parent / "zh" / p.name, root)
-            for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    """Every English notebook with its translation and Chinese paths: the lessons, then their solutions.
+
+    ``notebooks/NN_name.ipynb`` -> ``translations/zh/NN_name.md`` -> ``notebooks/zh/NN_name.ipynb``;
+    ``notebooks/solutions/NN_name.ipynb`` -> ``translations/zh/solutions/NN_name.md`` ->
+    ``notebooks/zh/solutions/NN_name.ipynb``.
+    """
+    found = []
+    for sub in ("", "solutions"):
+        en_dir, tr_dir = root / "notebooks" / sub, root / "translations" / "zh" / sub
+        found += [Lesson(p, tr_dir / f"{p.stem}.md", root / "notebooks" / "zh" / sub / p.name, root)
+                  for p in sorted(en_dir.glob("[0-9][0-9]_*.ipynb"))]
+    return found
 
 
 def find_lesson(name: str, root: Path = ROOT) -> Lesson:
-    """The lesson named by its number (``20``), file name or path.
+    """The notebook named by its key (``20``, ``solutions/20``), file name or path.
 
     Raises:
         ValueError: no English notebook matches ``name``.
     """
-    key = Path(name).name
-    found = [ls for ls in lessons(root) if key in (ls.number, ls.en_path.name, ls.en_path.stem, ls.tr_path.name)]
+    every = lessons(root)
+
+    def names(ls: Lesson) -> set[str]:
+        return {ls.key, ls.en_path.name, ls.en_path.stem, ls.tr_path.name,
+                ls.rel(ls.en_path), ls.rel(ls.tr_path), ls.rel(ls.zh_path)}
+
+    wanted = name.replace("\\", "/").removeprefix("./")
+    found = [ls for ls in every if wanted in names(ls)] or [ls for ls in every if Path(wanted).name in names(ls)]
     if len(found) != 1:
-        known = ", ".join(ls.en_path.name for ls in lessons(root)) or "none"
-        raise ValueError(f"lesson {name!r} not found; English notebooks: {known}")
+        known = ", ".join(ls.key for ls in every) or "none"
+        raise ValueError(f"lesson {name!r} not found; known: {known} (or a notebook's file name or path)")
     return found[0]
 
 
@@ -320,21 +346,27 @@ _INLINE_CODE = re.compile(r"`[^`\n]*`")
 # link text may hold code spans (`x`) and one level of brackets (Linear[fc1])
 _LINK = re.compile(r"(!?\[(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
 _SRC = re.compile(r"(<img\b[^>]*?\bsrc=[\"'])([^\"']+)([\"'])", re.I)
-_LESSON_FILE = re.compile(r"^\d\d_[^/]*\.ipynb(#.*)?$")
 
 
 def relink(text: str, lesson: Lesson) -> str:
     """Point relative links and images (``img/x.png``) at the same files from the Chinese notebook's folder.
 
-    Translators keep the English paths; links to another lesson's notebook
-    (``21_x.ipynb``) stay as they are, so they open that lesson's Chinese
-    edition beside this one. Code spans and fenced code are left alone.
+    Translators keep the English paths; a link to another English notebook that
+    has a Chinese edition (a lesson's ``21_x.ipynb``, its
+    ``solutions/21_x_solutions.ipynb``, a solution's ``../21_x.ipynb``) is
+    pointed at that Chinese edition, so a learner stays in Chinese. Code spans
+    and fenced code are left alone.
     """
+    editions = {Path(os.path.normpath(ls.en_path)): ls.zh_path
+                for ls in lessons(lesson.root) if ls.tr_path.exists()}
+
     def fix(target: str) -> str:
-        if re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|/|#)", target) or _LESSON_FILE.match(target):
+        if re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|/|#)", target):
             return target
-        moved = os.path.relpath(lesson.en_path.parent / target, lesson.zh_path.parent)
-        return Path(moved).as_posix()
+        path, hash_, fragment = target.partition("#")
+        english = Path(os.path.normpath(lesson.en_path.parent / path))
+        moved = os.path.relpath(editions.get(english, english), lesson.zh_path.parent)
+        return Path(moved).as_posix() + hash_ + fragment
 
     def outside_code(part: str) -> str:
         spans = [m.span() for m in _INLINE_CODE.finditer(part)]
@@ -352,7 +384,7 @@ def relink(text: str, lesson: Lesson) -> str:
 
 CODE_MARKER = re.compile(r"^<!-- code: (?P<id>[A-Za-z0-9_-]+) -->$")
 CODE_HEADER = """<!--
-Chinese comments (中文注释) for the code cells of notebooks/{en} -> notebooks/zh/{en}
+Chinese comments (中文注释) for the code cells of {en} -> {zh}
 Built by: python tools/build_zh.py {lesson}
 One entry per code cell with comments: a marker line with the cell's id, then for
 each comment an "en:" line (the English comment, exactly as in the cell) and a
@@ -465,7 +497,7 @@ def parse_code_translation(text: str, name: str = "code translation") -> list[Co
 
 def format_code_translation(lesson: Lesson, entries: list[CodeEntry]) -> str:
     """The text of a comment translation file (inverse of :func:`parse_code_translation`)."""
-    parts = [CODE_HEADER.format(en=lesson.en_path.name, lesson=lesson.number)]
+    parts = [CODE_HEADER.format(en=lesson.rel(lesson.en_path), zh=lesson.rel(lesson.zh_path), lesson=lesson.key)]
     for e in entries:
         lines = [f"<!-- code: {e.cell_id} -->"]
         for en, zh in e.comments.items():
@@ -743,7 +775,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     status = 0
     for lesson in chosen:
         if not ns.lessons and not ns.sync and not lesson.tr_path.exists():
-            print(f"{lesson.number}: no translation yet ({lesson.rel(lesson.tr_path)}); start one with "
+            print(f"{lesson.key}: no translation yet ({lesson.rel(lesson.tr_path)}); start one with "
                   f"`{lesson.sync_command}`")
             continue
         try:
@@ -763,7 +795,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
                     status = 1
             elif ns.check:
                 found = problems(lesson)
-                print(f"{lesson.number}: " + ("in sync" if not found else f"{len(found)} problem(s)"))
+                print(f"{lesson.key}: " + ("in sync" if not found else f"{len(found)} problem(s)"))
                 for p in found:
                     print(f"  - {p}")
                 status |= bool(found)
