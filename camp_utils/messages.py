@@ -126,7 +126,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "models.random_alexnet_note": {
         "en": "-> RANDOM weights: the feature maps below are random filters of the photo, "
               "and any class AlexNet names is meaningless.",
-        "zh": "-> 随机权重（RANDOM weights）：下面的特征图只是照片经过随机卷积核的结果，AlexNet 给出的任何类别都没有意义。",
+        "zh": "-> 随机权重（RANDOM weights）：下面的特征图只是照片经过随机卷积核的结果，"
+              "AlexNet 给出的任何类别都没有意义。",
     },
 
     # --- camp_utils.data ------------------------------------------------------------------------

@@ -211,7 +211,7 @@ def test_the_data_errors_a_learner_meets_on_the_homework_path_are_in_their_langu
         "no dataset": (lambda: data.load_dataset("cifar10", root=tmp_path / "none"), FileNotFoundError,
                        r"CIFAR-10 was not found in .*download=True", r"没有找到 CIFAR-10.*download=True"),
     }
-    for name, (call, error, english, chinese) in expected.items():
+    for call, error, english, chinese in expected.values():
         with pytest.raises(error, match=english if lang == "en" else chinese):
             call()
 

@@ -311,7 +311,8 @@ def test_relative_images_and_links_point_at_the_same_files_from_notebooks_zh(tmp
         "[网页](https://pytorch.org) [锚点](#summary) `![c](img/c.png)`")
     # from notebooks/zh/solutions/: the lessons' Chinese editions are one folder up, the pictures two
     text = "[第21课](../21_y.ipynb) [第20课](../20_x.ipynb) ![图](../img/20_a.png)"
-    assert build_zh.relink(text, solutions) == "[第21课](../21_y.ipynb) [第20课](../../20_x.ipynb) ![图](../../img/20_a.png)"
+    assert build_zh.relink(text, solutions) == ("[第21课](../21_y.ipynb) [第20课](../../20_x.ipynb) "
+                                                "![图](../../img/20_a.png)")
 
 
 def test_a_solutions_notebook_is_named_by_its_key_file_or_path(tmp_path):

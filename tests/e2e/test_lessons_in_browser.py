@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # A notebook of each folder: what differs between them in the browser is the folder (the kernel's working folder,
 # relative pictures); their kernelspecs are checked from the files for all twenty (tests/test_notebooks.py).
 OPENED = ["20_tensorboard_install.ipynb", "zh/22_tensorboard_images_make_grid.ipynb",
-          "solutions/23_hooks_and_cam_solutions.ipynb", "zh/solutions/21_tensorboard_scalars_histograms_solutions.ipynb"]
+          "solutions/23_hooks_and_cam_solutions.ipynb",
+          "zh/solutions/21_tensorboard_scalars_histograms_solutions.ipynb"]
 LESSON_19 = "19_lr_schedulers.ipynb"
 LESSON_20 = "20_tensorboard_install.ipynb"
 LESSON_21 = "21_tensorboard_scalars_histograms.ipynb"
