@@ -142,7 +142,8 @@ def ensure_environment(use_venv: bool, for_tests: bool = False) -> Path:
     base = ("requirements.txt", "pyproject.toml")
     install_if_changed(python, stamps / STAMP_NAME, "requirements.txt", base)
     if for_tests:
-        install_if_changed(python, stamps / TEST_STAMP_NAME, "requirements-test.txt", (*base, "requirements-test.txt"))
+        install_if_changed(python, stamps / TEST_STAMP_NAME, "requirements-test.txt",
+                           (*base, "requirements-test.txt", "requirements-site.txt"))
     return python
 
 
@@ -479,6 +480,14 @@ def cmd_execute(python: Path, extra: list[str]) -> int:
     return subprocess.call([str(python), str(ROOT / "tools" / "run_notebooks.py"), *notebooks], cwd=ROOT, env=env)
 
 
+def cmd_site(python: Path, extra: list[str]) -> int:
+    """Install the site-only tools (Sphinx, MyST-NB, ...) if needed and build the website (tools/build_site.py)."""
+    stamp = stamp_folder(python) / "camp-site-installed.sha256"
+    install_if_changed(python, stamp, "requirements-site.txt", ("requirements.txt", "pyproject.toml",
+                                                                "requirements-site.txt"))
+    return subprocess.call([str(python), str(ROOT / "tools" / "build_site.py"), *extra], cwd=ROOT, env=course_env())
+
+
 def cmd_bench(python: Path, extra: list[str]) -> int:
     """Install the bench-only extras (pytorch-grad-cam, ...) if needed and run ``python -m benchmarks``."""
     stamp = stamp_folder(python) / "camp-bench-installed.sha256"
@@ -491,10 +500,11 @@ def main() -> int:
     # allow_abbrev=False: `lab --port 8889` is JupyterLab's --port, never an abbreviation of our --portable.
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      allow_abbrev=False)
-    parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "setup"],
+    parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "site", "setup"],
                         help="lab: open JupyterLab on my_notebooks/; refresh: replace your copy of a lesson by "
                              "the course's; test: run the test suite (without arguments: ruff, then all of it); "
-                             "execute: re-run notebooks in place; bench: run the benchmarks; setup: only install. "
+                             "execute: re-run notebooks in place; bench: run the benchmarks; site: build the course's website "
+                             "(build/site/); setup: only install. "
                              "Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
     parser.add_argument("--lang", choices=["en", "zh"], default="en",
@@ -518,7 +528,7 @@ def main() -> int:
         return cmd_lab(python, extra, ns.lang)
     if ns.command == "test":
         return cmd_test(python, extra, ns.portable)
-    return {"execute": cmd_execute, "bench": cmd_bench}[ns.command](python, extra)
+    return {"execute": cmd_execute, "bench": cmd_bench, "site": cmd_site}[ns.command](python, extra)
 
 
 if __name__ == "__main__":

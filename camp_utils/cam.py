@@ -10,7 +10,9 @@
 
 Shared conventions of the three map functions:
 
-* ``images`` is a ``(B, C, H, W)`` batch, moved to the model's device;
+* ``images`` is a ``(B, C, H, W)`` batch, moved to the model's device (not
+  converted: images of another dtype than the model's, or too small for it,
+  are refused with a ValueError that says so);
 * ``classes=None`` explains each image's top class; otherwise give one class
   index per image (or one ``int`` for all);
 * ``target_layer`` is a name from ``model.named_modules()`` or the module;
@@ -40,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_number
 from .hooks import find_layer
 from .state import eval_mode as _eval_mode
 
@@ -69,6 +72,36 @@ def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
     for tensor in model.buffers():
         return tensor.device
     return fallback
+
+
+def _model_dtype(model: nn.Module) -> torch.dtype | None:
+    """The dtype of the model's first floating-point parameter (else buffer); ``None`` if it has none."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return None
+
+
+# What torch says when a layer's output would have no pixels (a pooling layer, a convolution).
+_TOO_SMALL = ("Output size is too small", "Kernel size can't be greater than actual input size")
+
+
+def _input_problem(model: nn.Module, images: torch.Tensor, err: RuntimeError) -> str | None:
+    """What is wrong with ``images`` when ``model(images)`` raised ``err``, or ``None`` if it is not that.
+
+    Only asked after the forward pass failed, so inputs that work (a model
+    that converts its input itself) are never refused.
+    """
+    said = (str(err).strip().splitlines() or [""])[0][:200]
+    dtype = _model_dtype(model)
+    if dtype is not None and images.dtype != dtype:
+        return (f"images must have the model's dtype {dtype}, got {images.dtype}: convert them with "
+                f"images.to({dtype}) (the model said: {said})")
+    if any(words in said for words in _TOO_SMALL):
+        height, width = images.shape[-2:]
+        return (f"images of size {height}x{width} (H x W) are too small for this model: a layer's output would "
+                f"have no pixels left (the model said: {said}); give images of the size the model was made for")
+    return None
 
 
 def _check_images(images) -> None:
@@ -174,6 +207,11 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
         raise ValueError(f"target_layer {name!r} runs more than once in model.forward (a module used twice); "
                          "its maps are ambiguous: pick a layer that runs once, e.g. a separate module for each use"
                          ) from None
+    except RuntimeError as err:  # torch's own error for a dtype or a size the model cannot take: say which
+        problem = _input_problem(model, images, err)
+        if problem is None:
+            raise
+        raise ValueError(problem) from err
     if wrong_output is not None:
         with _eval_mode(model):
             maps = _layers_with_maps(model, images)
@@ -447,15 +485,17 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
         A float32 ``(H, W, 3)`` array in ``[0, 1]`` for ``plt.imshow``.
 
     Raises:
-        ValueError: bad shapes, ``alpha`` outside ``[0, 1]`` or an unknown
-            ``cmap``; an image outside ``[0, 1]`` that is not ``uint8`` (0..255
+        ValueError: bad shapes, an empty heat map, ``alpha`` outside ``[0, 1]``
+            or an unknown ``cmap``; an image outside ``[0, 1]`` that is not ``uint8`` (0..255
             floats or ints, or a normalised image: the message says which);
             NaN/inf in the image or the heat map; a heat map outside ``[0, 1]``.
     """
     import matplotlib
 
-    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    try:  # any real number, numpy's scalars included; a float, so the result stays float32
+        alpha = check_number(alpha, "alpha", low=0, high=1)
+    except ValueError:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r} ({type(alpha).__name__})") from None
     try:
         colormap = matplotlib.colormaps[cmap]
     except (KeyError, TypeError):
@@ -465,6 +505,9 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
                            dtype=torch.float32)
     if heat.dim() != 2:
         raise ValueError(f"heatmap must be (H, W), got shape {tuple(heat.shape)}")
+    if heat.numel() == 0:
+        raise ValueError(f"heatmap is an empty map of size {heat.shape[0]}x{heat.shape[1]} (H x W): "
+                         "there is nothing to draw")
     if not torch.isfinite(heat).all():
         raise ValueError("heatmap contains NaN or inf; a NaN map would be drawn as grey patches")
     if heat.numel() and (float(heat.min()) < -1e-3 or float(heat.max()) > 1 + 1e-3):
@@ -483,6 +526,9 @@ def _check_maps(heatmaps, name: str) -> torch.Tensor:
         raise ValueError(f"{name} must be a (B, H, W) tensor, got {_describe(heatmaps)}")
     if heatmaps.shape[0] == 0:
         raise ValueError(f"{name} holds no maps (batch of 0): a score of nothing is undefined")
+    if heatmaps.shape[1] == 0 or heatmaps.shape[2] == 0:
+        raise ValueError(f"{name} holds empty maps of size {heatmaps.shape[1]}x{heatmaps.shape[2]} (H x W): "
+                         "a map without pixels points nowhere and has no mass")
     maps = heatmaps.detach().float().cpu()
     bad = (~torch.isfinite(maps)).flatten(1).any(1)
     if bad.any():
@@ -528,7 +574,7 @@ def pointing_game(heatmaps: torch.Tensor, boxes: torch.Tensor) -> float:
 
     Raises:
         ValueError: wrong shapes or a different number of maps and boxes; no
-            maps; NaN/inf in a map; boxes that are not integer pixel
+            maps, or maps without pixels (0 x 0); NaN/inf in a map; boxes that are not integer pixel
             coordinates inside the maps with ``x0 < x1``, ``y0 < y1``.
     """
     maps = _check_maps(heatmaps, "heatmaps")
@@ -557,7 +603,7 @@ def mask_score(heatmaps: torch.Tensor, masks: torch.Tensor) -> float:
         the mean over the maps, in ``[0, 1]``.
 
     Raises:
-        ValueError: shapes differ; no maps; a map has negative values or
+        ValueError: shapes differ; no maps, or maps without pixels; a map has negative values or
             NaN/inf; masks that are not boolean or 0/1 (e.g. 0/255 from a
             PNG); a mask without any object pixel.
     """

@@ -9,6 +9,7 @@ everywhere (``"{name} must be {expected}, got {value!r} ({type})"``):
   optional bounds that are open or closed (``smooth`` in ``[0, 1)``);
 * :func:`check_choice` -- one of a few allowed values (``"epoch"`` or ``"batch"``);
 * :func:`check_plain_name` -- a run-style name made of plain folder names;
+* :func:`check_path` -- a ``str`` or ``os.PathLike`` path (no NUL character);
 * :func:`existing_folder` -- a path that is an existing folder (not a file);
 * :func:`folder_inside` -- a folder built from plain relative names that must
   stay inside a root folder (``runs/``), also after symbolic links are followed;
@@ -26,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["check_int", "check_number", "check_choice", "check_plain_name", "existing_folder", "folder_inside",
-           "ensure_writable_folder", "env_flag", "FLAG_WORDS"]
+__all__ = ["check_int", "check_number", "check_choice", "check_plain_name", "check_path", "existing_folder",
+           "folder_inside", "ensure_writable_folder", "env_flag", "FLAG_WORDS"]
 
 T = TypeVar("T")
 
@@ -101,8 +102,9 @@ def check_number(
 ) -> float:
     """Return ``value`` as a ``float`` if it is a real number within the bounds.
 
-    Accepts any ``numbers.Real`` (``int``, ``float``, ``numpy.float32``, ...)
-    and refuses ``bool``, strings and tensors.
+    Accepts any ``numbers.Real`` (``int``, ``float`` and numpy's real scalars
+    such as ``numpy.float32(0.5)`` or ``numpy.int64(3)``) and refuses ``bool``
+    (also ``numpy.bool_``), strings and tensors.
 
     Args:
         value: the argument to check.
@@ -192,7 +194,7 @@ def check_plain_name(value: Any, name: str, *, nested: bool = False) -> list[str
 
     ``value`` is a non-empty ``str`` (or an integer, e.g. a lesson number);
     with ``nested`` it may contain ``/`` (``"lenet/train"``). Refused: empty
-    parts, ``.``, ``..``, absolute paths, drive letters and backslashes.
+    parts, ``.``, ``..``, absolute paths, drive letters, backslashes and NUL characters.
 
     Returns:
         The parts, e.g. ``["lenet", "train"]``.
@@ -204,6 +206,8 @@ def check_plain_name(value: Any, name: str, *, nested: bool = False) -> list[str
         value = str(int(value))
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a str or an int, got {_describe(value)}")
+    if "\0" in value:  # no file system takes one; Python's own error would not say which argument
+        raise _refuse(name, "a name without NUL characters ('\\x00')", value)
     parts = value.split("/")
     bad = (not value or value.startswith("/") or (len(parts) > 1 and not nested)
            or any(p in ("", ".", "..") or "\\" in p or ":" in p or p != p.strip() for p in parts))
@@ -212,6 +216,30 @@ def check_plain_name(value: Any, name: str, *, nested: bool = False) -> list[str
         raise ValueError(f"{name} {value!r} is not a plain relative name (no '..', no absolute path"
                          f"{'' if nested else ', no /'}); expected something like {example}")
     return parts
+
+
+def check_path(value: Any, name: str, *, kind: str = "path") -> Path:
+    """Return ``Path(value)`` if ``value`` is a ``str`` or ``os.PathLike`` path without NUL characters.
+
+    Args:
+        value: the argument to check.
+        name: the argument's name, for the message.
+        kind: what the path should name, for the message (``"folder path"``).
+
+    Raises:
+        ValueError: ``"{name} must be a {kind} (str or os.PathLike), got None (NoneType)"``,
+            or ``"{name} must be a {kind} without NUL characters ('\\x00'), got ..."``
+            (no file system takes one, and Python's own error does not say which argument holds it).
+    """
+    try:
+        text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    except TypeError:  # an __fspath__ that returns neither str nor bytes
+        text = None
+    if not isinstance(text, str):  # not a path at all, or a bytes path (pathlib refuses those)
+        raise _refuse(name, f"a {kind} (str or os.PathLike)", value)
+    if "\0" in text:
+        raise _refuse(name, f"a {kind} without NUL characters ('\\x00')", value)
+    return Path(value)
 
 
 def existing_folder(path: str | os.PathLike, name: str, hint: str = "", *, missing_ok: bool = False) -> Path:
@@ -228,13 +256,11 @@ def existing_folder(path: str | os.PathLike, name: str, hint: str = "", *, missi
         ``Path(path)``.
 
     Raises:
-        ValueError: ``path`` is not a ``str`` or ``os.PathLike``.
+        ValueError: ``path`` is not a ``str`` or ``os.PathLike``, or holds a NUL character.
         FileNotFoundError: ``"{name} '{path}' does not exist; {hint}"`` (unless ``missing_ok``).
         NotADirectoryError: ``"{name} '{path}' is a file, not a folder; {hint}"``.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise _refuse(name, "a folder path (str or os.PathLike)", path)
-    folder = Path(path)
+    folder = check_path(path, name, kind="folder path")
     tail = f"; {hint}" if hint else ""
     if not folder.exists():
         if missing_ok:

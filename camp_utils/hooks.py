@@ -11,7 +11,7 @@ hooks work; these helpers are for the code that uses hooks afterwards.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -30,7 +30,9 @@ def find_layer(model: nn.Module, layer: str | nn.Module, *, argument: str = "lay
     Args:
         model: the network.
         layer: a name as in ``model.named_modules()`` (e.g. ``"features.0"``;
-            ``""`` is the model itself), or a module inside ``model``.
+            ``""`` is the model itself), also the second name of a module
+            registered twice (``self.b = self.a``: ``"b"``, which
+            ``named_modules()`` leaves out), or a module inside ``model``.
         argument: the argument's name, used in error messages.
 
     Raises:
@@ -47,7 +49,7 @@ def find_layer(model: nn.Module, layer: str | nn.Module, *, argument: str = "lay
                          "pass one of model's own modules or its name")
     if not isinstance(layer, str):
         raise ValueError(f"{argument} must be a layer name (str) or an nn.Module, got {type(layer).__name__}")
-    modules = dict(model.named_modules())
+    modules = dict(model.named_modules(remove_duplicate=False))  # every name, also an alias (self.b = self.a)
     if layer in modules:
         return layer, modules[layer]
     names = _layer_names(model)
@@ -103,19 +105,28 @@ class FeatureExtractor:
             pass, in the order the layers ran.
 
     Raises:
-        ValueError: an unknown layer name (the message lists close matches),
-            no names, or a repeated name.
+        ValueError: ``layers`` is not a name or a list of names (``None``, a
+            nested list), an unknown layer name (the message lists close
+            matches), no names, or a repeated name.
     """
 
     def __init__(self, model: nn.Module, layers: str | Sequence[str], *, copy: bool = True) -> None:
-        names = [layers] if isinstance(layers, str) else list(layers)
+        if isinstance(layers, str):
+            names = [layers]
+        elif isinstance(layers, Iterable) and not isinstance(layers, bytes):
+            names = list(layers)
+        else:
+            raise ValueError(f"layers must be a layer name (str) or a list of them, e.g. ['features.0'], "
+                             f"got {layers!r} ({type(layers).__name__})")
         if not names:
             raise ValueError("layers is empty; give at least one layer name, e.g. 'features.0'")
+        for i, name in enumerate(names):  # before the repeat check: a list inside the list has no hash
+            if not isinstance(name, str):
+                nested = "; give one flat list of names" if isinstance(name, (list, tuple)) else ""
+                raise ValueError(f"layers must hold layer names (str), got {name!r} ({type(name).__name__}) "
+                                 f"at position {i}{nested}")
         if len(set(names)) != len(names):
             raise ValueError(f"layers has repeated names: {names}")
-        for name in names:
-            if not isinstance(name, str):
-                raise ValueError(f"layers must hold layer names (str), got {type(name).__name__}")
         self.model = model
         self.layers = names
         self.copy = bool(copy)

@@ -121,8 +121,10 @@ def preserved(model: nn.Module, optimizer: Optimizer | None = None) -> Iterator[
     Restored: every parameter's value and ``.grad``, every buffer (also those
     registered with ``persistent=False``, which ``state_dict()`` leaves out),
     every module's train/eval flag, and the optimizer's state (momentum, Adam
-    moments) and hyper-parameters (lrs included). The tensors are restored in
-    place, so references the caller holds stay valid.
+    moments) and hyper-parameters (lrs included). Everything is restored in
+    place, so references the caller holds stay valid: the tensors, the list
+    ``optimizer.param_groups`` and each of its group dicts (``group =
+    optimizer.param_groups[0]`` taken before the block shows the old lr after it).
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -135,6 +137,9 @@ def preserved(model: nn.Module, optimizer: Optimizer | None = None) -> Iterator[
     # a tensor lr (``SGD(params, lr=torch.tensor(0.1))``) is one object the caller may hold: restore it in place
     tensor_lrs = [(i, g["lr"], g["lr"].detach().clone()) for i, g in enumerate(optimizer.param_groups)
                   if isinstance(g["lr"], torch.Tensor)] if optimizer is not None else []
+    # load_state_dict makes a new list of new group dicts: the caller's references would keep the block's lrs
+    group_list = optimizer.param_groups if optimizer is not None else None
+    groups = list(group_list) if group_list is not None else []
     try:
         yield
     finally:
@@ -148,6 +153,13 @@ def preserved(model: nn.Module, optimizer: Optimizer | None = None) -> Iterator[
         restore_modes(modes)
         if optimizer is not None:
             optimizer.load_state_dict(saved_optimizer)
+            if len(optimizer.param_groups) == len(groups):  # the block added no group: the old objects come back
+                for group, loaded in zip(groups, optimizer.param_groups):
+                    if group is not loaded:
+                        group.clear()
+                        group.update(loaded)
+                group_list[:] = groups
+                optimizer.param_groups = group_list
             with torch.no_grad():
                 for i, tensor, value in tensor_lrs:
                     tensor.copy_(value)

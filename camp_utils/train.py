@@ -13,6 +13,7 @@ The progress bar is tqdm's notebook-aware bar. Turn it off with
 """
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from collections import Counter
@@ -25,7 +26,7 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, IterableDataset
 
 from .checks import check_choice, check_int, env_flag
 from .distributed import (
@@ -153,6 +154,28 @@ def _loss_total(loss_fn: LossFn, loss: torch.Tensor, count: int) -> float:
     return loss.item() * count
 
 
+def _loss(loss_fn: LossFn, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
+    """``loss_fn(outputs, targets)``; if that fails on outputs that are not ``(batch, classes)``, say so.
+
+    A model that returns feature maps (``nn.ReLU()``, a conv layer) or a
+    tuple makes ``CrossEntropyLoss`` speak of "spatial targets"; the learner
+    needs to hear that the model's output has the wrong shape. Anything else
+    (a 2-D output, a loss that works) is left as it is.
+    """
+    try:
+        return loss_fn(outputs, targets)
+    except (RuntimeError, ValueError, IndexError, TypeError) as err:
+        if isinstance(outputs, torch.Tensor) and outputs.dim() == 2:
+            raise
+        got = (f"a tensor of shape {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor)
+               else f"a {type(outputs).__name__}")
+        said = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"the model's output must be (batch, classes) logits, got {got} (targets: shape "
+                         f"{tuple(targets.shape)}), and loss_fn cannot take it ({said}); end the model in a "
+                         "layer with one output per class, e.g. nn.Flatten() + nn.Linear(features, classes)"
+                         ) from err
+
+
 def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
     """How many predictions are right: class indices ``(B,)``, or class probabilities
     ``(B, classes)`` (one-hot, smoothed) compared with their most likely class."""
@@ -222,10 +245,27 @@ def evaluate(
     (see :func:`mixed_precision`).
 
     Raises:
-        ValueError: an empty loader, or targets of another shape.
+        ValueError: an empty loader, targets of another shape, or a model
+            whose output is not ``(batch, classes)`` and that ``loss_fn`` cannot take.
         FloatingPointError: a batch's loss is NaN or inf; says whether the
             data, the parameters, the outputs or the loss function caused it.
     """
+    return _evaluate(model, loader, loss_fn, device, batch_fn=batch_fn, accuracy=accuracy, amp=amp)
+
+
+@torch.no_grad()
+def _evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    loss_fn: LossFn | None = None,
+    device: str | torch.device | None = None,
+    *,
+    batch_fn: BatchFn | None = None,
+    accuracy: bool = True,
+    amp: bool = False,
+    name: str = "loader",
+) -> tuple[float, float]:
+    """:func:`evaluate`, whose messages call the loader ``name`` (fit's ``valid_loader``, lr_find's ``val_loader``)."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if device is None:
         device = model_device(model)
@@ -237,7 +277,7 @@ def evaluate(
             inputs, targets = inputs.to(device), targets.to(device)
             with precision.autocast():
                 outputs = model(inputs)
-                batch_loss = _loss_total(loss_fn, loss_fn(outputs, targets), len(targets))
+                batch_loss = _loss_total(loss_fn, _loss(loss_fn, outputs, targets), len(targets))
             if not math.isfinite(batch_loss):
                 raise _nonfinite_error(batch_loss, f"evaluation, batch {i}", inputs, targets, outputs,
                                        model, None)
@@ -247,7 +287,7 @@ def evaluate(
     if _distributed_sampler(loader):  # each process evaluated its share: add them up
         total_loss, correct, count = all_reduce_sum([total_loss, correct, count], torch.device(device))
     if count == 0:
-        raise ValueError("loader yielded no samples; is the dataset empty?")
+        raise ValueError(f"{name} yielded no samples; is the dataset empty?")
     return total_loss / count, correct / count if accuracy else math.nan
 
 
@@ -448,12 +488,13 @@ def backward_pass(
     step). ``loss`` is the unweighted loss of this batch.
 
     Raises:
-        ValueError: ``loss_fn`` returned more than one number (``reduction="none"``).
+        ValueError: ``loss_fn`` returned more than one number (``reduction="none"``),
+            or failed on a model output that is not ``(batch, classes)``.
     """
     precision = precision or _FULL_PRECISION
     with precision.autocast():
         outputs = model(inputs)
-        loss = loss_fn(outputs, targets)
+        loss = _loss(loss_fn, outputs, targets)
     if loss.dim() != 0:
         raise ValueError(f"loss_fn must return one number per batch (reduction 'mean' or 'sum'), "
                          f"got a tensor of shape {tuple(loss.shape)}")
@@ -540,10 +581,33 @@ def _train_epoch(
                                   outputs=outputs.detach(), targets=targets))
     if world_size() > 1:  # every process's History holds the global figures
         total_loss, correct, count = all_reduce_sum([total_loss, correct, count], torch.device(device))
+    if count == 0:
+        raise ValueError(f"train_loader yielded no samples in epoch {epoch}, although len(train_loader) is "
+                         f"{batches}: its length does not match what it yields (a __len__ larger than the data, "
+                         "or a dataset, sampler or iterator that runs dry after one pass)")
     return total_loss / count, correct / count
 
 
 # --------------------------------------------------------------------------- the loop
+def _length(loader: Any, name: str) -> int:
+    """``len(loader)``, or a ValueError that says why fit needs it and what was given instead."""
+    try:
+        return len(loader)
+    except TypeError:
+        pass
+    if inspect.isgenerator(loader) or inspect.isasyncgen(loader):
+        given = "a generator"
+    elif isinstance(loader, DataLoader):
+        kind = "an IterableDataset" if isinstance(loader.dataset, IterableDataset) else "a dataset"
+        given = f"a DataLoader over {type(loader.dataset).__name__}, {kind} without __len__"
+    else:
+        given = f"a {type(loader).__name__} without len()"
+    raise ValueError(f"{name} must have a length: a DataLoader over a map-style dataset (one with __len__ and "
+                     f"__getitem__, such as TensorDataset), got {given}; fit counts the batches of an epoch "
+                     f"before it starts (steps, schedules, logging). Give the dataset a __len__, or pass "
+                     f"DataLoader(dataset, ...) instead of an iterator")
+
+
 def fit(
     model: nn.Module,
     optimizer: Optimizer,
@@ -626,7 +690,10 @@ def fit(
     Raises:
         ValueError: for bad ``epochs``, ``seed``, ``scheduler_interval`` or
             ``log_interval``, an optimizer or scheduler not built for this
-            model, an empty loader, or targets of an unknown shape.
+            model, a ``train_loader`` without a length (a generator, an
+            ``IterableDataset`` without ``__len__``) or one that yields
+            nothing, an empty loader, targets of an unknown shape, or model
+            outputs that are not ``(batch, classes)`` logits.
         FloatingPointError: at the batch whose loss is NaN or inf, before the
             update; says whether the data, the parameters (learning rate),
             the outputs or the loss function caused it.
@@ -642,7 +709,7 @@ def fit(
     plateau = isinstance(scheduler, ReduceLROnPlateau)
     if plateau and scheduler_interval == "batch":
         raise ValueError("ReduceLROnPlateau needs a metric per epoch; use scheduler_interval='epoch'")
-    if len(train_loader) == 0:
+    if _length(train_loader, "train_loader") == 0:
         raise ValueError("train_loader has no batches; is the dataset empty?")
 
     from tqdm.auto import tqdm
@@ -686,7 +753,7 @@ def fit(
             history.lrs.append(lrs)
             if valid_loader is not None:
                 try:
-                    valid_loss, valid_acc = evaluate(model, valid_loader, loss_fn, device)
+                    valid_loss, valid_acc = _evaluate(model, valid_loader, loss_fn, device, name="valid_loader")
                 except FloatingPointError as err:
                     raise FloatingPointError(f"validation after epoch {epoch}: {err}") from None
                 history.valid_loss.append(valid_loss)

@@ -102,3 +102,12 @@ def test_the_readmes_torchrun_command_runs_the_lessons_script(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "every process ends with the same weights: True" in done.stdout
     assert (tmp_path / "19" / "ddp_k2").is_dir()
+
+
+def test_shutdown_does_nothing_in_a_single_process():
+    # the torchrun scripts end with shutdown() (barrier, then destroy); run in one process it must be harmless
+    from camp_utils.distributed import shutdown
+
+    assert not torch.distributed.is_initialized()
+    shutdown()
+    assert not torch.distributed.is_initialized()

@@ -22,7 +22,7 @@ from torch.optim import Optimizer
 from ..checks import check_choice, check_int, check_number
 from ..distributed import all_reduce_sum, ensure_process_group, wrap_model
 from ..state import model_device, preserved, seeded
-from ..train import BatchFn, MixedPrecision, backward_pass, evaluate, mixed_precision, unpack_batch
+from ..train import BatchFn, MixedPrecision, _evaluate, backward_pass, mixed_precision, unpack_batch
 from .trace import _lr_value
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -230,7 +230,9 @@ def lr_find(
 
     Afterwards the model's parameters, buffers, gradients and every module's
     train/eval flag, the optimizer's state and lrs, and the caller's torch RNG
-    are exactly as they were: the test only *measures*. During the test a
+    are exactly as they were, restored in place (a reference to a tensor or to
+    a dict of ``optimizer.param_groups`` taken before shows the old values
+    after): the test only *measures*. During the test a
     model in train mode keeps its modules' own flags (a BatchNorm the caller
     froze stays frozen); a model in eval mode is put in train mode.
 
@@ -369,7 +371,8 @@ def lr_find(
 
     def validation_loss(i: int) -> float:
         try:
-            return evaluate(model, val_loader, loss_fn, device, batch_fn=batch_fn, accuracy=False, amp=amp)[0]
+            return _evaluate(model, val_loader, loss_fn, device, batch_fn=batch_fn, accuracy=False, amp=amp,
+                             name="val_loader")[0]
         except FloatingPointError as err:
             if i == 0:
                 raise FloatingPointError(f"lr_find: the validation loss after step 0 is not finite: {err}") from None

@@ -21,16 +21,18 @@ def _new_axes(ax, figsize=(6, 3.4)):
 def _as_traces(traces: Trace | Iterable[Trace] | Mapping[str, Trace]) -> list[tuple[str, Trace]]:
     if isinstance(traces, Trace):
         return [(traces.name, traces)]
-    if isinstance(traces, Mapping):
-        items = list(traces.items())
-    else:
-        items = [(t.name, t) for t in traces] if not isinstance(traces, (str, bytes)) else []
+    if isinstance(traces, (str, bytes)) or not isinstance(traces, Iterable):
+        shown = repr(traces) if len(repr(traces)) <= 60 else repr(traces)[:57] + "..."
+        raise ValueError(f"traces must be a Trace (from trace()), a list of them or a dict label -> Trace, "
+                         f"got {shown} ({type(traces).__name__})")
+    items = list(traces.items()) if isinstance(traces, Mapping) else [(None, t) for t in traces]
     if not items:
         raise ValueError("traces is empty; pass a Trace, a list of them or a dict label -> Trace")
-    for label, t in items:
+    for i, (label, t) in enumerate(items):
         if not isinstance(t, Trace):
-            raise ValueError(f"traces must hold Trace objects (from trace()), got {type(t).__name__} for {label!r}")
-    return items
+            where = f"for {label!r}" if label is not None else f"at position {i}"
+            raise ValueError(f"traces must hold Trace objects (from trace()), got {type(t).__name__} {where}")
+    return [(t.name if label is None else label, t) for label, t in items]
 
 
 def plot_trace(
@@ -54,7 +56,9 @@ def plot_trace(
         title, xlabel: chart texts.
 
     Raises:
-        ValueError: empty ``traces``, or a group index a trace does not have.
+        ValueError: ``traces`` is not a Trace, a list or a dict of them (a
+            str, a number), is empty or holds something else, or a group index
+            a trace does not have.
     """
     items = _as_traces(traces)
     ax = _new_axes(ax)
@@ -73,10 +77,42 @@ def plot_trace(
     return ax
 
 
-def plot_lr_find(result: LRFindResult, ax=None, *, title: str | None = "LR range test"):
-    """Loss against lr (log scale): raw losses faint, the smoothed curve, the suggestion marked. Returns the Axes."""
+def _check_lr_find_result(result: LRFindResult) -> None:
+    """What :func:`plot_lr_find` draws must fit together: one loss and one smoothed loss per lr, marks among the lrs.
+
+    ``lr_find()`` always returns such a result; one made by hand
+    (``LRFindResult(lrs=..., losses=...)``) may not.
+    """
     if not isinstance(result, LRFindResult) or not result.lrs:
         raise ValueError("result must be an LRFindResult from lr_find() with at least one step")
+    advice = "pass what lr_find() returned, or fill lrs, losses, smoothed, suggestion and min_loss_lr yourself"
+    for field in ("losses", "smoothed"):
+        values = getattr(result, field)
+        try:
+            count = len(values)
+        except TypeError:
+            count = None
+        if count != len(result.lrs):
+            got = f"{count} values" if count is not None else f"a {type(values).__name__}"
+            raise ValueError(f"result.{field} must hold one value per lr ({len(result.lrs)} values), got {got}; "
+                             f"{advice}")
+    for field in ("suggestion", "min_loss_lr"):
+        value = getattr(result, field)
+        if value not in result.lrs:
+            raise ValueError(f"result.{field} must be one of result.lrs (it is marked on the curve), got {value!r}; "
+                             f"{advice}")
+
+
+def plot_lr_find(result: LRFindResult, ax=None, *, title: str | None = "LR range test"):
+    """Loss against lr (log scale): raw losses faint, the smoothed curve, the suggestion marked. Returns the Axes.
+
+    Raises:
+        ValueError: ``result`` is not an :class:`LRFindResult` with at least
+            one step, or its parts do not fit together (a result made by hand:
+            ``losses`` or ``smoothed`` not one per lr, ``suggestion`` or
+            ``min_loss_lr`` not among the lrs).
+    """
+    _check_lr_find_result(result)
     ax = _new_axes(ax)
     ax.plot(result.lrs, result.losses, color="tab:blue", alpha=0.25, label="mini-batch loss")
     ax.plot(result.lrs, result.smoothed, color="tab:blue", label="smoothed")

@@ -70,7 +70,15 @@ class Trace:
         return [row[g] for row in self.lrs]
 
     def at(self, epoch: int, group: int = 0, step: int = 0) -> float:
-        """The lr of ``group`` during ``epoch`` (from 0), at ``step`` within the epoch."""
+        """The lr of ``group`` during ``epoch`` (from 0), at ``step`` within the epoch.
+
+        Raises:
+            ValueError: ``epoch`` or ``step`` is not an int (``1.5``: an lr
+                belongs to a whole step; use ``step`` for a point inside an
+                epoch), or lies outside the trace; a bad ``group``.
+        """
+        epoch = check_int(epoch, "epoch", what="an epoch of the trace, counted from 0")
+        step = check_int(step, "step", what=f"a step within the epoch, 0..{self.steps_per_epoch - 1}")
         index = epoch * self.steps_per_epoch + step
         if not (0 <= step < self.steps_per_epoch and 0 <= index < len(self.lrs)):
             raise ValueError(f"epoch {epoch!r}, step {step!r} is outside the trace "

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..checks import check_path
 from ._records import damaged_files
 from .runs import EVENT_PREFIX
 
@@ -32,9 +33,10 @@ def check_logdir(logdir: str | os.PathLike) -> Path:
     Raises:
         FileNotFoundError: it does not exist.
         NotADirectoryError: it is a file.
-        ValueError: it holds no event files (``events.out.tfevents*``), not even in sub-folders.
+        ValueError: it is not a ``str`` or ``os.PathLike`` (``None``), or it holds
+            no event files (``events.out.tfevents*``), not even in sub-folders.
     """
-    path = Path(logdir)
+    path = check_path(logdir, "logdir", kind="folder path")
     if not path.exists():
         raise FileNotFoundError(f"log folder '{path}' does not exist; nothing was written there yet")
     if not path.is_dir():
@@ -141,5 +143,36 @@ def select(runs: dict[str, Any], kind: str, tag: str | None, logdir: str | os.Pa
             f"{kind} tags found: {', '.join(known) or 'none'}"
         )
     if not chosen:
-        raise ValueError(f"no {kind} were written under '{logdir}' (it has event files, but of other kinds)")
+        raise ValueError(_nothing_written(kind, logdir))
     return chosen
+
+
+def _nothing_written(kind: str, logdir: str | os.PathLike) -> str:
+    """Why no ``kind`` could be read under ``logdir``, which has paths named like event files.
+
+    Event files that hold records of other kinds are the usual reason; an
+    empty event file (a writer that has not flushed yet) or a folder named
+    like an event file hold no records at all, and the message says so.
+    """
+    named = sorted(Path(logdir).rglob(f"{EVENT_PREFIX}*"))
+    folders = [p for p in named if p.is_dir()]
+    empty = [p for p in named if p.is_file() and p.stat().st_size == 0]
+    with_records = [p for p in named if p.is_file() and p.stat().st_size > 0]
+
+    def listed(paths: list[Path]) -> str:
+        shown = ", ".join(f"'{p}'" for p in paths[:3])
+        return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+    notes = []
+    if empty:
+        one = len(empty) == 1
+        notes.append(f"{listed(empty)} {'is an empty event file' if one else 'are empty event files'} "
+                     f"(0 bytes: {'its writer has' if one else 'their writers have'} not flushed yet -- call "
+                     f"writer.flush() or writer.close() -- or {'it was' if one else 'they were'} cut off)")
+    if folders:
+        notes.append(f"{listed(folders)} {'is a folder' if len(folders) == 1 else 'are folders'}, "
+                     "not an event file")
+    if with_records or not notes:
+        message = f"no {kind} were written under '{logdir}' (it has event files, but of other kinds)"
+        return message + (f"; besides, {'; '.join(notes)}" if notes else "")
+    return f"no {kind} were written under '{logdir}': it holds no event file with records: {'; '.join(notes)}"

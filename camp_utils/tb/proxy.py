@@ -110,9 +110,20 @@ def server_can_proxy(server: Mapping, timeout: float = 2.0) -> bool | None:
         server: a server record (see :func:`kernel_jupyter_server`).
         timeout: seconds to wait for the answer.
 
+    Redirects are followed, and the last answer decides. A server that wants
+    a password rather than the record's token answers with a redirect to its
+    login page, which answers 200: that gives ``True``. It is the right
+    answer, as far as it goes -- Jupyter asks for a login only on a route that
+    exists (an unknown path answers 404 without one), so the proxy is loaded;
+    the frame then needs the browser's own login, which a learner looking at
+    JupyterLab has.
+
     Returns:
-        ``True`` or ``False`` when the server answered, ``None`` when it could
-        not be asked (no answer, a password instead of a token, ...).
+        ``True`` when the last answer is 200 (also after a redirect, e.g. to
+        the login page); ``False`` for 404 (no jupyter-server-proxy) and for
+        a success status other than 200; ``None`` when the server could not
+        be asked (no answer, another error status such as 403, an address
+        that is not ``http(s)://``).
     """
     timeout = check_number(timeout, "timeout", positive=True, what="seconds")
     url = str(server.get("url", ""))

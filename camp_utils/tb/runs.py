@@ -1,11 +1,13 @@
 """TensorBoard runs: one folder per experiment, ``runs/<lesson>/<experiment>``."""
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 from pathlib import Path
 from typing import Any
 
-from ..checks import check_plain_name, ensure_writable_folder, folder_inside
+from ..checks import check_path, check_plain_name, ensure_writable_folder, folder_inside
 from ..paths import runs_dir
 
 __all__ = ["run_dir", "run_writer", "NullWriter", "EVENT_PREFIX"]
@@ -23,11 +25,12 @@ def run_dir(lesson: int | str, experiment: str, root: str | os.PathLike | None =
 
     Raises:
         ValueError: if ``lesson`` or ``experiment`` is not a plain relative
-            name (empty, ``None``, absolute, containing ``..``, a backslash or
-            a drive letter), or the folder would resolve outside ``root``.
+            name (empty, ``None``, absolute, containing ``..``, a backslash,
+            a drive letter or a NUL character), ``root`` is not a folder path,
+            or the folder would resolve outside ``root``.
     """
     parts = check_plain_name(lesson, "lesson") + check_plain_name(experiment, "experiment", nested=True)
-    return folder_inside(root if root is not None else runs_dir(), *parts)
+    return folder_inside(check_path(root, "root", kind="folder path") if root is not None else runs_dir(), *parts)
 
 
 def _tags_of(event_file: Path) -> set[str]:
@@ -69,20 +72,41 @@ def _old_event_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return own + [f for sub in subruns for f in sub.glob(f"{EVENT_PREFIX}*")], subruns
 
 
+@functools.cache
+def _summary_writer_methods() -> tuple[str, ...]:
+    """The public methods of ``torch.utils.tensorboard.SummaryWriter`` (``add_scalar``, ..., ``flush``, ``close``)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    return tuple(sorted(name for name in dir(SummaryWriter)
+                        if not name.startswith("_") and callable(getattr(SummaryWriter, name))))
+
+
+def _does_nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
 class NullWriter:
     """A stand-in for ``SummaryWriter`` on the ranks that must not write (torchrun ranks > 0).
 
-    Every ``add_*``, ``flush`` and ``close`` call is accepted and does nothing;
-    ``log_dir`` names the folder rank 0 writes to. Usable in a ``with`` block.
+    Exactly ``SummaryWriter``'s public methods are there (read from the class:
+    every ``add_*``, ``flush``, ``close``, ``get_logdir``); each call is
+    accepted and does nothing. Any other name raises ``AttributeError``, as
+    on rank 0: a misspelt method (``add_scaler``) must not fail on one rank
+    and pass silently on the others. ``log_dir`` names the folder rank 0
+    writes to. Usable in a ``with`` block.
     """
 
     def __init__(self, log_dir: str | os.PathLike) -> None:
         self.log_dir = str(log_dir)
 
     def __getattr__(self, name: str):
-        if name.startswith(("add_", "flush", "close")):
-            return lambda *args, **kwargs: None
-        raise AttributeError(f"NullWriter has no attribute {name!r}")
+        methods = _summary_writer_methods()
+        if name in methods:
+            return _does_nothing
+        close = difflib.get_close_matches(name, methods, n=3, cutoff=0.6)
+        hint = f": did you mean {', '.join(repr(m) for m in close)}?" if close else ""
+        raise AttributeError(f"NullWriter (the writer of the ranks other than 0) has no attribute {name!r}; it has "
+                             f"exactly SummaryWriter's public methods, and {name!r} is not one of them{hint}")
 
     def get_logdir(self) -> str:
         return self.log_dir

@@ -55,6 +55,38 @@ def _port_in_use(host: str, port: int) -> bool:
     return False
 
 
+def _not_an_address(host: str) -> str | None:
+    """Why ``host`` is neither an IP address nor a host name, or ``None`` if it may be one.
+
+    Only what can never name a machine is refused (a name this machine cannot
+    resolve is left to TensorBoard): digits and dots that are no IPv4 address,
+    not even for the C library (``256.1.1.1``; the last label of a host name
+    is never all digits, so it is no name either), a colon outside an IPv6
+    address (host names have none), and characters no host name has
+    (``http://...``, spaces).
+    """
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if all(c.isdigit() or c == "." for c in host):
+        try:
+            socket.inet_aton(host)  # the C library also reads short forms such as '127.1'
+            return None
+        except OSError:
+            return "it is not an IPv4 address: four numbers from 0 to 255, such as '127.0.0.1'"
+    if "/" in host:
+        return "it is a URL or a path; give only the host part, such as '127.0.0.1' or 'localhost'"
+    if host.startswith("[") and host.endswith("]"):
+        return "give an IPv6 address without the brackets, such as '::1'"
+    if ":" in host:
+        return "it is not an IPv6 address such as '::1' (a host name has no ':'; give the port as port=...)"
+    if not all(c.isalnum() or c in "-._" for c in host):
+        return "a host name holds only letters, digits, '-', '.' and '_'"
+    return None
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -154,7 +186,8 @@ class TensorBoardServer:
 
     Raises:
         FileNotFoundError / NotADirectoryError: ``logdir`` is missing / a file.
-        ValueError: a bad ``port``, ``timeout``, ``load_fast`` or a non-loopback
+        ValueError: a bad ``port``, ``timeout``, ``load_fast``, a ``host`` that
+            is not an address at all (``"256.1.1.1"``), or a non-loopback
             ``host`` without ``allow_remote``.
     """
 
@@ -180,6 +213,10 @@ class TensorBoardServer:
             raise ValueError(f"load_fast must be one of {LOAD_FAST_CHOICES}, got {load_fast!r}")
         if not isinstance(host, str) or not host:
             raise ValueError(f"host must be a non-empty str such as '127.0.0.1', got {host!r}")
+        problem = _not_an_address(host)
+        if problem is not None:
+            raise ValueError(f"host must be an IP address or a host name, such as '127.0.0.1' or 'localhost', "
+                             f"got {host!r}: {problem}")
         if not _is_loopback(host) and not allow_remote:
             raise ValueError(
                 f"host {host!r} would serve TensorBoard, which has no login, to other machines; "

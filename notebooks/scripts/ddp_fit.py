@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 from camp_utils.data import ShapesDataset, shapes_transform
+from camp_utils.distributed import shutdown
 from camp_utils.models import GapNet
 from camp_utils.tb import run_writer
 from camp_utils.train import fit
@@ -60,7 +61,7 @@ def main() -> None:
         print("every process ends with the same weights:", all(torch.equal(flat, g) for g in gathered))
         print("every process's History holds the same, all-reduced figures:", all(h == histories[0] for h in histories))
         print("final validation accuracy well above chance (> 0.35; chance is 0.25):", history.valid_acc[-1] > 0.35)
-    torch.distributed.destroy_process_group()
+    shutdown()  # wait for every process, then leave the group (camp_utils.distributed)
 
 
 if __name__ == "__main__":

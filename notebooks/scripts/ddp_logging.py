@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
+from camp_utils.distributed import shutdown
 from camp_utils.paths import runs_dir
 from camp_utils.tb import run_writer
 
@@ -41,7 +42,7 @@ def main() -> None:
         mine.add_scalar("local", local.item(), step)
     for writer in (wrong, right, mine):
         writer.close()
-    torch.distributed.destroy_process_group()
+    shutdown()  # wait for every process, then leave the group (camp_utils.distributed)
 
 
 if __name__ == "__main__":

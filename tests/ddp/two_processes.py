@@ -20,6 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
+from camp_utils.distributed import shutdown
 from camp_utils.schedules import lr_find
 from camp_utils.tb import run_writer
 from camp_utils.train import fit
@@ -111,7 +112,7 @@ def main(out: Path, mode: str) -> None:
             except ValueError as err:
                 errors[name] = str(err)
     if mode == "ddp":
-        torch.distributed.destroy_process_group()
+        shutdown()
     torch.save({"state": net.state_dict(), "history": asdict(history), "seen": getattr(sampler, "seen", {}),
                 "suggestion": found.suggestion, "losses": found.losses, "restored": restored, "errors": errors},
                out / f"{mode}-rank{rank}.pt")

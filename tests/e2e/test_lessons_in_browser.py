@@ -167,6 +167,33 @@ def test_a_notebook_of_each_folder_opens_with_its_kernel_and_runs_its_first_cell
     assert NEWS_QUESTION not in page.locator("body").inner_text()
 
 
+@pytest.mark.parametrize("locale, typed, label, name", [
+    ("en", "trust", "Trust Notebook", "20_tensorboard_install.ipynb"),
+    ("zh_CN", "信任", "信任笔记本", "zh/20_tensorboard_install.ipynb"),
+])
+def test_trust_notebook_is_in_the_command_palette_where_lesson_20_says(lab, stop_kernels_after, locale, typed,
+                                                                       label, name):
+    # Lesson 20 §8, both editions: a notebook you did not run yourself is trusted from the command palette
+    # (Ctrl+Shift+C, type "trust" / "信任", choose Trust Notebook / 信任笔记本); JupyterLab 4's File menu has
+    # no such item
+    setting = "lab/api/settings/@jupyterlab/translation-extension:plugin"
+    lab.api_json("PUT", setting, {"raw": json.dumps({"locale": locale})})  # what Settings -> Language does
+    try:
+        page = lab.open_notebook(name)
+        page.locator(".lm-MenuBar-item").first.click()  # File (文件)
+        page.locator(".lm-Menu-item").first.wait_for(state="visible")
+        assert page.locator('.lm-Menu-item[data-command="notebook:trust"]').count() == 0
+        page.keyboard.press("Escape")
+        page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+        page.keyboard.press("Control+Shift+C")
+        page.locator(".lm-CommandPalette-input").first.fill(typed)
+        item = page.locator(".lm-CommandPalette-item", has_text=label).first
+        item.wait_for(state="visible", timeout=15_000)
+        assert item.get_attribute("data-command") == "notebook:trust"
+    finally:
+        lab.api_json("PUT", setting, {"raw": "{}"})
+
+
 def test_a_terminal_starts_in_the_folder_lesson_20_says(lab, stop_kernels_after):
     # Lesson 20 and README.zh-CN: "a terminal opened in JupyterLab starts in my_notebooks/ or my_notebooks/zh/",
     # then `cd ..` or `cd ../..` reaches the project folder. Opened through the menu, and as the Launcher
