@@ -503,8 +503,8 @@ def main() -> int:
     parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "site", "setup"],
                         help="lab: open JupyterLab on my_notebooks/; refresh: replace your copy of a lesson by "
                              "the course's; test: run the test suite (without arguments: ruff, then all of it); "
-                             "execute: re-run notebooks in place; bench: run the benchmarks; site: build the course's website "
-                             "(build/site/); setup: only install. "
+                             "execute: re-run notebooks in place; bench: run the benchmarks; "
+                             "site: build the course's website (build/site/); setup: only install. "
                              "Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
     parser.add_argument("--lang", choices=["en", "zh"], default="en",

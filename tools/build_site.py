@@ -93,10 +93,12 @@ EDITIONS = {
                   "中打开它（你自己的副本 <code>{mine}</code>）。"),
         other_label="English", search_label="搜索",
         live_widget=("<p class=\"camp-static\">这是笔记本最后一次画出的交互式探索器（explorer）。在 JupyterLab 中"
-                     "（<code>python course.py lab --lang zh</code>）它是活的：选择调度器、拖动滑块，曲线就会重新画出。</p>"),
+                     "（<code>python course.py lab --lang zh</code>）它是活的：选择调度器、拖动滑块，"
+                     "曲线就会重新画出。</p>"),
         live_frame=("<p class=\"camp-static\">在 JupyterLab 中，这个单元格会在笔记本里显示 TensorBoard 本身"
                     "（由你电脑上运行的 TensorBoard 提供）；网页做不到这一点。运行这个笔记本"
-                    "（<code>python course.py lab --lang zh</code>）就能看到实时的页面；本课的截图展示了它的样子。</p>"),
+                    "（<code>python course.py lab --lang zh</code>）就能看到实时的页面；"
+                    "本课的截图展示了它的样子。</p>"),
     ),
 }
 
