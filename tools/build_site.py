@@ -284,9 +284,20 @@ html_css_files = ["camp.css"]
 html_theme_options = {{"show_toc_level": 2, "use_download_button": False, "navigation_with_keys": False}}
 html_last_updated_fmt = None
 # MathJax 2, shipped by Jupyter (jupyter-server-mathjax) and copied into _static: no network at reading time.
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML"
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+# That copy holds the STIX-Web web fonts only: use them, look for no font installed on the reader's computer
+# (the test for one shows up as a failed font request), and no image fonts.
 mathjax2_config = {{"tex2jax": {{"inlineMath": [["\\\\(", "\\\\)"]], "displayMath": [["\\\\[", "\\\\]"]],
-                                 "processEscapes": True}}}}
+                                 "processEscapes": True,
+                                 # MyST-NB marks notebook cells to be ignored; Sphinx's math elements are processed
+                                 "processClass": "math|output_area", "ignoreClass": "tex2jax_ignore|mathjax_ignore"}},
+                   "HTML-CSS": {{"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web",
+                                "imageFont": None,
+                                # its stand-in font for a glyph it lacks: none to fetch (about:blank is refused)
+                                "styles": {{"@font-face": {{"font-family": "MathJax_Blank",
+                                                          "src": "local('MathJax_Blank')"}}}}}}}}
+html_context = {{"default_mode": "light"}}
+html_favicon = "_static/favicon.png"
 copybutton_exclude = ".linenos, .gp, .go"
 
 
@@ -307,7 +318,24 @@ def banner(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.connect("html-page-context", banner)
+    if EDITION.code == "zh":
+        app.add_search_language(build_site.chinese_search())
 '''
+
+def chinese_search():
+    """Sphinx's Chinese search (jieba for Chinese words, the English stemmer for Latin ones), fixed for Sphinx 9.0.
+
+    Sphinx 9.0 names the browser's stemmer after ``language_name`` (``window.Stemmer = ChineseStemmer``), but the
+    stemmer file it ships for Chinese pages is the English one, which defines ``EnglishStemmer``: every search
+    page then stops with "ChineseStemmer is not defined". Naming it after the stemmer it really uses fixes that.
+    """
+    from sphinx.search.zh import SearchChinese
+
+    class SearchChineseWithItsStemmer(SearchChinese):
+        language_name = "English"
+
+    return SearchChineseWithItsStemmer
+
 
 CSS = """\
 .camp-banner { border-left: 4px solid #2a7ae2; background: #f3f7fd; padding: .6em 1em; margin: 0 0 1.2em 0;
@@ -315,6 +343,17 @@ CSS = """\
 .camp-banner .camp-lang { float: right; font-weight: 600; margin-left: 1em; }
 .camp-static { border-left: 4px solid #999; background: #f7f7f7; padding: .5em 1em; font-size: .92em; }
 """
+
+
+def favicon(path: Path) -> None:
+    """A 32 x 32 icon for the browser's tab: an lr curve that drops in steps, in the banner's blue."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, 31, 31), radius=6, fill=(42, 122, 226, 255))
+    draw.line([(5, 8), (13, 8), (13, 16), (20, 16), (20, 22), (27, 22)], fill=(255, 255, 255, 255), width=3)
+    image.save(path)
 
 
 def build(out: Path = DEFAULT_OUT, editions: list[str] | None = None, python: str = sys.executable) -> int:
@@ -332,14 +371,19 @@ def build(out: Path = DEFAULT_OUT, editions: list[str] | None = None, python: st
         static = src / "_static"
         static.mkdir(exist_ok=True)
         (static / "camp.css").write_text(CSS, encoding="utf-8")
+        favicon(static / "favicon.png")
         shutil.copytree(mathjax, static / "mathjax", dirs_exist_ok=True)
         target = out / code
         if target.exists():
             shutil.rmtree(target)
         print(f"== building the {code} edition into {target}", flush=True)
+        # built inside the stage (MyST-NB writes its output files next to the build folder), then moved
+        html = src / "_build" / "html"
         done = subprocess.run([python, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-j", "auto",
-                               str(src), str(target)], cwd=src, env={**os.environ, "PYTHONHASHSEED": "0"})
+                               str(src), str(html)], cwd=src, env={**os.environ, "PYTHONHASHSEED": "0"})
         status |= done.returncode
+        if html.is_dir():
+            shutil.copytree(html, target)
     (out / "index.html").write_text('<!DOCTYPE html><meta charset="utf-8"><title>PyTorch Camp</title>'
                                     '<meta http-equiv="refresh" content="0; url=en/index.html">'
                                     '<a href="en/index.html">English</a> · <a href="zh/index.html">中文版</a>\n',
