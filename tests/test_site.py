@@ -1,4 +1,4 @@
-"""tools/build_site.py without building it: what it stages from the notebooks (tests/e2e/test_site.py builds it)."""
+"""tools/build_site.py without a build: what it stages (tests/e2e/test_site_in_browser.py builds and reads it)."""
 from __future__ import annotations
 
 import json

@@ -27,7 +27,7 @@ link to the same page in the other edition.
 Math is rendered offline by the MathJax 2 that Jupyter ships
 (``jupyter-server-mathjax``), copied into the site. The build fails on any
 Sphinx warning (a broken link, a missing image, a cross-reference that does
-not resolve): ``tests/e2e/test_site.py`` builds it and reads it in Chromium.
+not resolve): ``tests/e2e/test_site_in_browser.py`` builds it and reads it in Chromium.
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ EDITIONS = {
                     "lesson show what it looks like.</p>"),
     ),
     "zh": Edition(
-        code="zh", language="zh_CN", title="PyTorch 训练营 · 第5周", readme="README.zh-CN.md",
+        code="zh", language="zh_CN", title="PyTorch 框架班 · 第五周", readme="README.zh-CN.md",
         data_readme="data/README.zh-CN.md", lessons="notebooks/zh", solutions="notebooks/zh/solutions",
         run_note=("可运行的笔记本是 <code>{notebook}</code>。在课程文件夹中运行 "
                   "<code>python course.py lab --lang zh</code>：第一次运行时会先安装所需的一切，然后在 JupyterLab "
@@ -281,7 +281,8 @@ html_theme = "sphinx_book_theme"
 html_title = EDITION.title
 html_static_path = ["_static"]
 html_css_files = ["camp.css"]
-html_theme_options = {{"show_toc_level": 2, "use_download_button": False, "navigation_with_keys": False}}
+html_theme_options = {{"show_toc_level": 2, "use_download_button": False, "navigation_with_keys": False,
+                      "footer_content_items": []}}  # no "By <author>" line
 html_last_updated_fmt = None
 # MathJax 2, shipped by Jupyter (jupyter-server-mathjax) and copied into _static: no network at reading time.
 mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
@@ -322,19 +323,53 @@ def setup(app):
         app.add_search_language(build_site.chinese_search())
 '''
 
-def chinese_search():
-    """Sphinx's Chinese search (jieba for Chinese words, the English stemmer for Latin ones), fixed for Sphinx 9.0.
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# The browser's side of the same split: Latin words as Sphinx splits them, and every run of Chinese characters
+# into its overlapping pairs of characters, so that a query matches the index whatever words it is made of.
+SPLIT_QUERY_JS = r"""
+function splitQuery(query) {
+  const terms = [];
+  for (const part of query.split(/[^\p{Letter}\p{Number}_\p{Emoji_Presentation}]+/gu)) {
+    if (!part) continue;
+    for (const piece of part.split(/([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)/u)) {
+      if (!piece) continue;
+      if (/^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+$/u.test(piece)) {
+        if (piece.length === 1) terms.push(piece);
+        for (let i = 0; i + 1 < piece.length; i++) terms.push(piece.slice(i, i + 2));
+      } else {
+        terms.push(piece);
+      }
+    }
+  }
+  return terms;
+}
+"""
 
-    Sphinx 9.0 names the browser's stemmer after ``language_name`` (``window.Stemmer = ChineseStemmer``), but the
-    stemmer file it ships for Chinese pages is the English one, which defines ``EnglishStemmer``: every search
-    page then stops with "ChineseStemmer is not defined". Naming it after the stemmer it really uses fixes that.
+
+def chinese_search():
+    """Sphinx's Chinese search, made to find what a reader types.
+
+    * Sphinx segments the pages with jieba, but the browser cannot: a query is split only at spaces and
+      punctuation, so "指向游戏" is looked up as one word, which jieba had cut into 指向 + 游戏 -- no result.
+      Here the index also holds every pair of neighbouring Chinese characters, and the browser splits a query
+      into the same pairs (:data:`SPLIT_QUERY_JS`); a page matches when it holds all of them.
+    * Sphinx 9.0 names the browser's stemmer after ``language_name`` (``window.Stemmer = ChineseStemmer``), but
+      the stemmer file it ships for Chinese pages is the English one (Latin words are stemmed in English),
+      which defines ``EnglishStemmer``: every search page stopped with "ChineseStemmer is not defined".
     """
     from sphinx.search.zh import SearchChinese
 
-    class SearchChineseWithItsStemmer(SearchChinese):
-        language_name = "English"
+    class SearchChineseForReaders(SearchChinese):
+        language_name = "English"  # the stemmer it really uses
+        js_splitter_code = SPLIT_QUERY_JS
 
-    return SearchChineseWithItsStemmer
+        def split(self, input: str) -> list[str]:
+            words = super().split(input)
+            for run in CJK_RUN.findall(input):
+                words += [run[i:i + 2] for i in range(len(run) - 1)]
+            return words
+
+    return SearchChineseForReaders
 
 
 CSS = """\
