@@ -1,6 +1,6 @@
 """models: the cached trained GapNet, trained from scratch (a clean clone) and loaded from the cache.
 
-Lessons that need trained weights call :func:`camp_utils.models.trained_gapnet`;
+Lessons that need trained weights call :func:`camp_utils.weights.trained_gapnet`;
 the first call on a clean clone trains it (this is most of a "cold" notebook
 run), later calls load it. Trained into a temporary cache folder, so the
 project's own ``data/cache`` is untouched.
@@ -16,7 +16,7 @@ TITLE = "trained_gapnet: from scratch vs from the cache"
 
 
 def run(args) -> Result:
-    from camp_utils.models import trained_gapnet
+    from camp_utils.weights import trained_gapnet
 
     result = Result(TITLE, ["what", "seconds", "test accuracy"])
     with tempfile.TemporaryDirectory(prefix="camp-bench-") as cache:

@@ -8,14 +8,19 @@ Modules, one concept each:
 * :mod:`camp_utils.tb` -- TensorBoard runs, reading events back, a server for checks;
 * :mod:`camp_utils.data` -- the embedded ShapesDataset, real datasets, image folders;
 * :mod:`camp_utils.images` -- the lessons' photograph and ImageNet preprocessing;
-* :mod:`camp_utils.models` -- LeNet, a CAM-ready GAP network, cached trained weights, AlexNet
-  (ImageNet weights only when cached or downloaded, never random weights passed off as trained);
+* :mod:`camp_utils.models` -- the architectures: LeNet and a CAM-ready GAP network;
 * :mod:`camp_utils.train` -- one training loop with optional TensorBoard logging;
+* :mod:`camp_utils.weights` -- trained weights, above the loop: the cached trained GapNet, AlexNet
+  (ImageNet weights only when cached or downloaded, never random weights passed off as trained);
 * :mod:`camp_utils.schedules` -- trace, plot and explore LR schedulers; the LR range test (``lr_find``);
 * :mod:`camp_utils.plot` -- plotting boilerplate for the notebooks;
 * :mod:`camp_utils.hooks` -- find a layer by name; ``FeatureExtractor`` records layer outputs (copies),
   hooks always removed;
-* :mod:`camp_utils.cam` -- CAM, Grad-CAM, Grad-CAM++, overlays, pointing game and mask score.
+* :mod:`camp_utils.cam` -- CAM, Grad-CAM, Grad-CAM++, overlays, pointing game and mask score;
+* :mod:`camp_utils.distributed` -- the same code under ``torchrun``: DDP, global figures, one writer, ``shutdown``;
+* :mod:`camp_utils.homework` and :mod:`camp_utils.exercises` -- the checkers of the homework and of the
+  exercises a program can judge;
+* :mod:`camp_utils.messages` -- what the package tells a learner, in English or Chinese (``CAMP_LANG``).
 
 Imported in an IPython kernel (a notebook), the package makes ``%tensorboard``
 work: it points the magic at this environment's ``tensorboard`` program

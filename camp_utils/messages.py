@@ -3,7 +3,7 @@
 ``python course.py lab --lang zh`` starts JupyterLab with ``CAMP_LANG=zh`` (and
 ``--lang en``, the default, with ``CAMP_LANG=en``), so a learner who works in the
 Chinese edition reads what :func:`camp_utils.tb.check_install` finds, the
-random-weights warnings of :mod:`camp_utils.models` and the verdicts of
+random-weights warnings of :mod:`camp_utils.weights` and the verdicts of
 :func:`camp_utils.homework.check_homework` in Chinese. Unset or ``en``, every
 message is the English text, byte for byte as before: the committed outputs of
 both editions hold the English ones, so the test suite runs every notebook
@@ -92,7 +92,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "install.found": {"en": "found", "zh": "已找到"},
     "install.not_found": {"en": "NOT FOUND", "zh": "未找到（NOT FOUND）"},
 
-    # --- camp_utils.models ----------------------------------------------------------------------
+    # --- camp_utils.weights ---------------------------------------------------------------------
     "models.random_weights": {
         "en": "AlexNet has RANDOM weights, not ImageNet's: {reason}",
         "zh": "AlexNet 用的是随机权重（RANDOM weights），不是 ImageNet 上训练好的权重：{reason}。"

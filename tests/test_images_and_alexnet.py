@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from camp_utils.images import IMAGENET_MEAN, load_photo, photo_path, photo_tensor
-from camp_utils.models import PretrainedWeightsWarning, _alexnet_cache_file, alexnet, imagenet_categories
+from camp_utils.weights import PretrainedWeightsWarning, _alexnet_cache_file, alexnet, imagenet_categories
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_alexnet_loads_weights_from_torchvisions_cache_under_torch_home(torch_ho
 
     from torchvision.models import alexnet as build
 
-    from camp_utils import models
+    from camp_utils import weights
 
     torch.manual_seed(3)
     reference = build(weights=None)
@@ -124,7 +124,7 @@ def test_alexnet_loads_weights_from_torchvisions_cache_under_torch_home(torch_ho
     # a file named as torch.hub names checkpoints: the first 8 hex digits of its own sha256
     named = cache.parent / f"alexnet-owt-{hashlib.sha256(staged.read_bytes()).hexdigest()[:8]}.pth"
     staged.rename(named)
-    monkeypatch.setattr(models, "_alexnet_cache_file", lambda: named)
+    monkeypatch.setattr(weights, "_alexnet_cache_file", lambda: named)
     model, pretrained = alexnet()
     assert pretrained is True and no_network == []
     for (name, a), b in zip(reference.state_dict().items(), model.state_dict().values()):

@@ -92,16 +92,16 @@ def test_check_install_speaks_chinese_with_camp_lang_zh(lang):
 
 
 def test_the_random_weights_warning_speaks_chinese_with_camp_lang_zh(lang, monkeypatch, tmp_path):
-    from camp_utils import models
+    from camp_utils import weights
 
-    monkeypatch.setattr(models, "_alexnet_cache_file", lambda: tmp_path / "alexnet-owt-7be5be79.pth")
+    monkeypatch.setattr(weights, "_alexnet_cache_file", lambda: tmp_path / "alexnet-owt-7be5be79.pth")
     lang("zh")
-    with pytest.warns(models.PretrainedWeightsWarning, match="AlexNet 用的是随机权重.*PyTorch 的缓存"):
-        _, pretrained = models.alexnet()
+    with pytest.warns(weights.PretrainedWeightsWarning, match="AlexNet 用的是随机权重.*PyTorch 的缓存"):
+        _, pretrained = weights.alexnet()
     assert pretrained is False
     lang(None)
-    with pytest.warns(models.PretrainedWeightsWarning, match="^AlexNet has RANDOM weights, not ImageNet's: they"):
-        models.alexnet()
+    with pytest.warns(weights.PretrainedWeightsWarning, match="^AlexNet has RANDOM weights, not ImageNet's: they"):
+        weights.alexnet()
 
 
 def test_homework_verdicts_speak_chinese_with_camp_lang_zh(lang, tmp_path):

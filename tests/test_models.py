@@ -1,9 +1,10 @@
-"""camp_utils.models: architectures and the cached trained GapNet."""
+"""camp_utils.models (the architectures) and camp_utils.weights (the cached trained GapNet)."""
 import pytest
 import torch
 
-from camp_utils import models
-from camp_utils.models import GapNet, LeNet, trained_gapnet
+from camp_utils import models, weights
+from camp_utils.models import GapNet, LeNet
+from camp_utils.weights import trained_gapnet
 
 
 def test_lenet_logits_shape():
@@ -34,9 +35,9 @@ def test_class_count_is_checked(classes):
 @pytest.fixture
 def tiny_recipe(monkeypatch):
     """Train on a few images for one epoch: enough to exercise the cache logic."""
-    dataset = dict(models.GAPNET_RECIPE["dataset"], train=128, valid=64, test=64)
-    monkeypatch.setitem(models.GAPNET_RECIPE, "dataset", dataset)
-    monkeypatch.setitem(models.GAPNET_RECIPE, "epochs", 1)
+    dataset = dict(weights.GAPNET_RECIPE["dataset"], train=128, valid=64, test=64)
+    monkeypatch.setitem(weights.GAPNET_RECIPE, "dataset", dataset)
+    monkeypatch.setitem(weights.GAPNET_RECIPE, "epochs", 1)
 
 
 def test_trained_gapnet_trains_once_then_loads_the_cache(tmp_path, tiny_recipe):
@@ -59,7 +60,7 @@ def test_corrupt_cache_is_retrained(tmp_path, tiny_recipe):
 
 def test_stale_cache_is_retrained(tmp_path, tiny_recipe, monkeypatch):
     trained_gapnet(cache_dir=tmp_path)
-    monkeypatch.setitem(models.GAPNET_RECIPE, "batch_size", 32)  # the recipe changed
+    monkeypatch.setitem(weights.GAPNET_RECIPE, "batch_size", 32)  # the recipe changed
     with pytest.warns(UserWarning, match="another recipe, architecture or torch version"):
         assert trained_gapnet(cache_dir=tmp_path)[1]["source"] == "trained"
 
@@ -108,7 +109,7 @@ def test_an_unwritable_cache_folder_is_refused_before_training(tmp_path, monkeyp
     def must_not_train():
         raise AssertionError("trained although the result could not be saved")
 
-    monkeypatch.setattr(models, "_train_gapnet", must_not_train)
+    monkeypatch.setattr(weights, "_train_gapnet", must_not_train)
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     with pytest.raises(PermissionError, match="cannot write to .*a_file"):
@@ -119,7 +120,7 @@ def test_a_folder_where_the_cache_file_should_be_is_refused_before_training(tmp_
     def must_not_train():
         raise AssertionError("trained although the result could not be saved")
 
-    monkeypatch.setattr(models, "_train_gapnet", must_not_train)
+    monkeypatch.setattr(weights, "_train_gapnet", must_not_train)
     (tmp_path / "gapnet_shapes.pt").mkdir()
     with pytest.raises(ValueError, match="gapnet_shapes.pt' exists but is not a file"):
         trained_gapnet(cache_dir=tmp_path)
@@ -131,7 +132,24 @@ def test_a_failed_save_leaves_no_temporary_file(tmp_path, tiny_recipe, monkeypat
             f.write(b"half a checkpoint")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(models.torch, "save", broken_save)
+    monkeypatch.setattr(weights.torch, "save", broken_save)
     with pytest.raises(OSError, match="No space left"):
         trained_gapnet(cache_dir=tmp_path / "cache")
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == []
+
+
+def test_the_architectures_sit_below_the_training_loop_and_the_moved_names_still_import():
+    # camp_utils.models imports neither the loop nor the weights; camp_utils.weights sits above both
+    import subprocess
+    import sys
+
+    code = ("import sys, camp_utils.models; print(sorted(m for m in ('camp_utils.train', 'camp_utils.weights', "
+            "'camp_utils.data') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+    from camp_utils.models import alexnet  # code written before the move
+    from camp_utils.models import trained_gapnet as moved
+
+    assert moved is weights.trained_gapnet and alexnet is weights.alexnet
+    with pytest.raises(AttributeError, match="has no attribute 'train_gapnet'"):
+        models.train_gapnet  # noqa: B018
