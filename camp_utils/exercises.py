@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .checks import check_int
 from .messages import say
+from .schedules import trace
 
 __all__ = ["ExerciseResult", "check_exercise", "CHECKED"]
 
@@ -134,7 +135,6 @@ WARMUP_EPOCHS, TRACED_EPOCHS, BASE_LR = 5, 30, 0.1
 
 
 def _check_19_5(answer) -> tuple[bool, str]:
-    from .schedules import trace
 
     if not callable(answer):
         return False, say("ex19_5.not_callable", kind=type(answer).__name__)

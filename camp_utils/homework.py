@@ -31,6 +31,8 @@ from pathlib import Path
 from .checks import check_int
 from .messages import say
 from .paths import runs_dir
+from .tb import read_images, read_scalars
+from .tb._reader import load_runs
 
 __all__ = ["HomeworkResult", "check_homework", "HOMEWORK_LESSONS"]
 
@@ -128,8 +130,6 @@ def check_homework(lesson: int, logdir: str | os.PathLike | None = None, *, run:
 
 def _read(folder: Path) -> tuple[dict, str]:
     """``read_scalars(folder)`` with the learner's usual mistakes turned into sentences."""
-    from .tb import read_scalars
-
     if not folder.is_dir():
         return {}, say("hw.no_folder", name=folder.name, folder=folder)
     if not any(p.name.startswith("events.out.tfevents") for p in folder.rglob("*")):
@@ -264,8 +264,6 @@ def _check_19(scalars: dict, schedulers: list[str]) -> tuple[bool, str]:
 
 def _check_22(folder: Path, tag: str | None) -> tuple[bool, str]:
     import numpy as np
-
-    from .tb import read_images
 
     if not folder.is_dir():
         return False, say("hw.no_folder", name=folder.name, folder=folder)
@@ -452,8 +450,6 @@ def _texts(folder: Path, tag: str) -> list[str]:
     """Every text written with ``add_text(tag, ...)`` below ``folder`` (TensorBoard's TEXT tab)."""
     from tensorboard.util import tensor_util
 
-    from .tb._reader import load_runs
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -474,8 +470,6 @@ def _multiline_charts(folder: Path, prefix: str) -> dict[str, list[list[str]]]:
     with run names prefixed by ``prefix`` (the run ``folder`` is), as the checker names runs."""
     from tensorboard.plugins.custom_scalar import layout_pb2
     from tensorboard.util import tensor_util
-
-    from .tb._reader import load_runs
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -29,6 +29,8 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
+from .checks import check_int
+
 __all__ = ["module_modes", "restore_modes", "eval_mode", "train_mode", "seeded", "deterministic_kernels",
            "preserved", "model_device"]
 
@@ -77,8 +79,6 @@ def seeded(seed: int, device: str | torch.device | None = None, *, host: bool = 
     seeded too (numpy with ``seed mod 2**32``) and given back. Code after the
     block draws the numbers it would have drawn without it.
     """
-    from .checks import check_int
-
     seed = check_int(seed, "seed")
     device = torch.device(device) if device is not None else torch.device("cpu")
     devices = [device.index or 0] if device.type == "cuda" else []

@@ -156,6 +156,7 @@ def run_writer(
         PermissionError: if the folder cannot be created or written; the message names it.
         TypeError: from ``SummaryWriter`` for an unknown keyword; nothing is deleted then.
     """
+    # here, not at the top: both import torch, which `import camp_utils` does not need (a plain import stays light)
     from torch.utils.tensorboard import SummaryWriter
 
     from ..distributed import is_main_process
