@@ -287,3 +287,22 @@ def test_9_server_can_proxy_says_what_a_login_redirect_gives_and_lr_find_keeps_t
     with preserved(model, optimizer):
         group["lr"] = 3.0
     assert optimizer.param_groups[0] is group and group["lr"] == 0.05
+
+
+def test_null_writer_closes_figures_like_summary_writer(monkeypatch):
+    # on ranks > 0 every figure handed to add_figure is closed, as SummaryWriter.add_figure(close=True) does
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from camp_utils.tb.runs import NullWriter
+
+    writer = NullWriter("runs/x")
+    one, two, kept = plt.figure(), plt.figure(), plt.figure()
+    writer.add_figure("a", one, 0)
+    writer.add_figure("b", [two], 0)
+    writer.add_figure("c", kept, 0, close=False)
+    open_ones = plt.get_fignums()
+    assert one.number not in open_ones and two.number not in open_ones and kept.number in open_ones
+    plt.close(kept)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,20 @@ class NullWriter:
 
     def get_logdir(self) -> str:
         return self.log_dir
+
+    def add_figure(self, tag, figure, global_step=None, close: bool = True, walltime=None) -> None:
+        """Writes nothing, but closes the figure(s) as ``SummaryWriter.add_figure`` does by default.
+
+        Every rank draws the same figures; without this, ranks > 0 would keep each one open (matplotlib
+        warns after 20, and memory grows) while rank 0 closes its own.
+        """
+        if close and "matplotlib.pyplot" in sys.modules:  # a caller that drew a figure has pyplot loaded
+            import matplotlib.pyplot as plt
+            from matplotlib.figure import Figure
+
+            for one in figure if isinstance(figure, (list, tuple)) else [figure]:
+                if isinstance(one, Figure):
+                    plt.close(one)
 
     def __enter__(self) -> NullWriter:
         return self
