@@ -98,4 +98,4 @@ def test_every_notebook_asks_for_the_python_kernel_jupyterlab_has(path):
 
 
 def test_the_kernel_check_sees_every_notebook():
-    assert len(EVERY_NOTEBOOK) == 15 and ".ipynb_checkpoints" not in {part for p in EVERY_NOTEBOOK for part in p.parts}
+    assert len(EVERY_NOTEBOOK) == 20 and ".ipynb_checkpoints" not in {part for p in EVERY_NOTEBOOK for part in p.parts}
