@@ -226,6 +226,7 @@ def evaluate(
     batch_fn: BatchFn | None = None,
     accuracy: bool = True,
     amp: bool = False,
+    name: str = "loader",
 ) -> tuple[float, float]:
     """Mean loss per sample and accuracy (0..1) of ``model`` over ``loader``.
 
@@ -242,7 +243,8 @@ def evaluate(
     ``(inputs, targets)`` pairs (see :func:`unpack_batch`); ``accuracy=False``
     skips the accuracy (returned as ``nan``), so targets may be anything
     ``loss_fn`` takes; ``amp=True`` runs the forward pass under autocast
-    (see :func:`mixed_precision`).
+    (see :func:`mixed_precision`); ``name`` is what the messages call the
+    loader (fit passes ``"valid_loader"``, lr_find ``"val_loader"``).
 
     Raises:
         ValueError: an empty loader, targets of another shape, or a model
@@ -250,22 +252,6 @@ def evaluate(
         FloatingPointError: a batch's loss is NaN or inf; says whether the
             data, the parameters, the outputs or the loss function caused it.
     """
-    return _evaluate(model, loader, loss_fn, device, batch_fn=batch_fn, accuracy=accuracy, amp=amp)
-
-
-@torch.no_grad()
-def _evaluate(
-    model: nn.Module,
-    loader: DataLoader,
-    loss_fn: LossFn | None = None,
-    device: str | torch.device | None = None,
-    *,
-    batch_fn: BatchFn | None = None,
-    accuracy: bool = True,
-    amp: bool = False,
-    name: str = "loader",
-) -> tuple[float, float]:
-    """:func:`evaluate`, whose messages call the loader ``name`` (fit's ``valid_loader``, lr_find's ``val_loader``)."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if device is None:
         device = model_device(model)
@@ -753,7 +739,7 @@ def fit(
             history.lrs.append(lrs)
             if valid_loader is not None:
                 try:
-                    valid_loss, valid_acc = _evaluate(model, valid_loader, loss_fn, device, name="valid_loader")
+                    valid_loss, valid_acc = evaluate(model, valid_loader, loss_fn, device, name="valid_loader")
                 except FloatingPointError as err:
                     raise FloatingPointError(f"validation after epoch {epoch}: {err}") from None
                 history.valid_loss.append(valid_loss)

@@ -22,7 +22,7 @@ from torch.optim import Optimizer
 from ..checks import check_choice, check_int, check_number
 from ..distributed import all_reduce_sum, ensure_process_group, wrap_model
 from ..state import model_device, preserved, seeded
-from ..train import BatchFn, MixedPrecision, _evaluate, backward_pass, mixed_precision, unpack_batch
+from ..train import BatchFn, MixedPrecision, backward_pass, evaluate, mixed_precision, unpack_batch
 from .trace import _lr_value
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -371,7 +371,7 @@ def lr_find(
 
     def validation_loss(i: int) -> float:
         try:
-            return _evaluate(model, val_loader, loss_fn, device, batch_fn=batch_fn, accuracy=False, amp=amp,
+            return evaluate(model, val_loader, loss_fn, device, batch_fn=batch_fn, accuracy=False, amp=amp,
                              name="val_loader")[0]
         except FloatingPointError as err:
             if i == 0:
