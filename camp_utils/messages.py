@@ -543,6 +543,115 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "在 {warmup} 个 epoch 内从 {start} 预热到 {base}，之后在第 {epochs} 个 epoch 后按 x{factor} 阶梯式下降："
               "正确",
     },
+    "ex22_2.not_three": {
+        "en": "{answer}: give three things, (x / 255, x.to(torch.uint8), True or False: are the stored images "
+              "identical?)",
+        "zh": "{answer}：请给出三样东西 (x / 255, x.to(torch.uint8), True 或 False：存下的两张图是否完全相同？)",
+    },
+    "ex22_2.not_tensors": {
+        "en": "the first two items are {kinds}: give the two tensors you passed to add_image",
+        "zh": "前两项是 {kinds}：请给出你传给 add_image 的那两个张量",
+    },
+    "ex22_2.shapes": {
+        "en": "the two tensors have the shapes {first} and {second}: fix the same x both ways, as (3, H, W)",
+        "zh": "两个张量的形状是 {first} 和 {second}：请用同一个 x 做两种修正，形状为 (3, H, W)",
+    },
+    "ex22_2.first_not_float": {
+        "en": "the first tensor is {dtype}: fix 1 divides the float tensor x by 255 and stays float",
+        "zh": "第一个张量是 {dtype}：修正 1 是把浮点张量 x 除以 255，结果仍是浮点数",
+    },
+    "ex22_2.first_range": {
+        "en": "the first tensor reaches {top}: add_image multiplies floats by 255 and clips, so everything above 1 "
+              "is still white; divide x by 255",
+        "zh": "第一个张量最大到 {top}：add_image 会把浮点数乘以 255 再截断，大于 1 的值仍然是白色；请把 x 除以 255",
+    },
+    "ex22_2.second_not_uint8": {
+        "en": "the second tensor is {dtype}: fix 2 converts x with .to(torch.uint8), which add_image stores as it is",
+        "zh": "第二个张量是 {dtype}：修正 2 是用 .to(torch.uint8) 转换 x，add_image 会原样保存 uint8",
+    },
+    "ex22_2.second_from_divided": {
+        "en": "the second tensor holds only values up to {top}: you converted x / 255, which truncates to 0 "
+              "(black); convert x itself",
+        "zh": "第二个张量的值最大只有 {top}：你转换的是 x / 255，截断后几乎全是 0（黑色）；请直接转换 x",
+    },
+    "ex22_2.second_rounded": {
+        "en": "{share} of the values differ by 1 between the two: the second was rounded (.round()); "
+              ".to(torch.uint8) alone truncates, as add_image does with floats",
+        "zh": "两者之间有 {share} 的值相差 1：第二个张量做过四舍五入（.round()）；单独的 .to(torch.uint8) 是截断，"
+              "和 add_image 处理浮点数的方式一样",
+    },
+    "ex22_2.different_x": {
+        "en": "the two stored images differ by up to {gap} levels: they come from different tensors; fix the "
+              "same x both ways",
+        "zh": "两张存下的图最多相差 {gap} 个灰度级：它们来自不同的张量；请对同一个 x 做两种修正",
+    },
+    "ex22_2.not_bool": {
+        "en": "the third item is {answer}: answer True or False (are the two stored images identical?)",
+        "zh": "第三项是 {answer}：请回答 True 或 False（存下的两张图是否完全相同？）",
+    },
+    "ex22_2.said_different": {
+        "en": "they are identical, all {count} values: add_image stores a float as floor(255·x/255) = floor(x), "
+              "and .to(torch.uint8) truncates to floor(x) as well",
+        "zh": "它们完全相同，{count} 个值全都一样：add_image 把浮点数存成 floor(255·x/255) = floor(x)，"
+              ".to(torch.uint8) 同样截断为 floor(x)",
+    },
+    "ex22_2.said_identical": {
+        "en": "not identical for your tensors: {differ} of {count} stored values differ by 1 (read both images "
+              "back and compare them value by value)",
+        "zh": "对你的张量来说并不完全相同：存下的 {count} 个值中有 {differ} 个相差 1（把两张图读回来，逐个值比较）",
+    },
+    "ex22_2.correct": {
+        "en": "both fixes store floor(x), {count} values, {verdict}: correct",
+        "zh": "两种修正存下的都是 floor(x)，共 {count} 个值，{verdict}：正确",
+    },
+    "ex22_2.identical": {"en": "identical", "zh": "完全相同"},
+    "ex22_2.differ": {"en": "{differ} of them one level apart", "zh": "其中 {differ} 个相差一个灰度级"},
+    "ex23_4.not_pair": {
+        "en": "{answer}: give (model, hook), the model after your experiment and the hook function you "
+              "registered on model.features",
+        "zh": "{answer}：请给出 (model, hook)：做完实验之后的模型，以及你注册在 model.features 上的 hook 函数",
+    },
+    "ex23_4.no_features": {
+        "en": "the model ({kind}) has no .features module: pass the GapNet of the exercise",
+        "zh": "这个模型（{kind}）没有 .features 模块：请传入练习里的 GapNet",
+    },
+    "ex23_4.left_over": {
+        "en": "a hook is still registered on {module}: every later forward pass runs it; call handle.remove() "
+              "(in a finally: block, so it goes even when the forward pass fails)",
+        "zh": "{module} 上还注册着一个 hook：之后每一次前向传播都会执行它；请调用 handle.remove()"
+              "（放在 finally: 块里，即使前向传播出错也会移除）",
+    },
+    "ex23_4.fails": {
+        "en": "the hook raised {error}",
+        "zh": "这个 hook 抛出了 {error}",
+    },
+    "ex23_4.returns_none": {
+        "en": "the hook returns None, so model.features' output is unchanged; return the edited copy",
+        "zh": "这个 hook 返回 None，所以 model.features 的输出没有改变；请返回修改后的副本",
+    },
+    "ex23_4.in_place": {
+        "en": "the hook changes the output in place: the tensor the network computed is changed too (a later "
+              "hook or autograd may hold it); edit output.clone() and return that",
+        "zh": "这个 hook 原地修改了输出：网络算出的那个张量也被改了（后面的 hook 或 autograd 可能还持有它）；"
+              "请修改 output.clone() 并返回它",
+    },
+    "ex23_4.shape": {
+        "en": "the hook returns a tensor of shape {got}, not the output's {expected}",
+        "zh": "这个 hook 返回的张量形状是 {got}，而不是输出的 {expected}",
+    },
+    "ex23_4.zeroed": {
+        "en": "the hook sets {count} channels to zero, not 8",
+        "zh": "这个 hook 把 {count} 个通道置零了，而不是 8 个",
+    },
+    "ex23_4.others_changed": {
+        "en": "the hook also changes channels it does not zero: leave the other {count} as they are",
+        "zh": "这个 hook 还改动了没有置零的通道：其余 {count} 个通道请保持原样",
+    },
+    "ex23_4.correct": {
+        "en": "the hook returns a copy with channels {channels} set to 0 and leaves the network's own output "
+              "alone, and no hook is left on the model: correct",
+        "zh": "这个 hook 返回一个通道 {channels} 被置零的副本，没有动网络自己的输出，模型上也没有残留的 hook：正确",
+    },
     "hw23.correct": {
         "en": "with inplace=True the hook's tensor was overwritten by the ReLU (no negative values); with "
               "inplace=False it is the convolution's own output, negative values included, and its ReLU "

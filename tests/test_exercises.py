@@ -99,8 +99,120 @@ def test_wrong_schedules_are_named(make, message):
 
 
 def test_only_exercises_with_a_checker_are_accepted():
-    assert sorted(CHECKED) == [(19, 5), (21, 5), (22, 3)]
-    with pytest.raises(ValueError, match=r"lesson 20, exercise 2 has no checker .*checked: 19.5, 21.5, 22.3"):
+    assert sorted(CHECKED) == [(19, 5), (21, 5), (22, 2), (22, 3), (23, 4)]
+    with pytest.raises(ValueError, match=r"lesson 20, exercise 2 has no checker .*checked: 19.5, 21.5, 22.2, 22.3, 23.4"):
         check_exercise(20, 2, None)
     with pytest.raises(ValueError, match="exercise"):
         check_exercise(22, "3", (3, 251, 220))
+
+
+# ---- 22.2: the two fixes of torch.rand(3, 64, 64) * 255, and whether their stored images are identical ---------
+
+def _rand255(seed=0):
+    return torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(seed)) * 255
+
+
+def test_both_fixes_and_identical_is_correct():
+    x = _rand255()
+    result = check_exercise(22, 2, (x / 255, x.to(torch.uint8), True))
+    assert result and "12288 values, identical: correct" in result.message
+
+
+def test_the_verdict_agrees_with_what_add_image_stores(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from camp_utils.tb import read_images
+    x = _rand255(3)
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_image("divided", x / 255, 0)
+        writer.add_image("converted", x.to(torch.uint8), 0)
+    stored = {tag: records[0].array for tag, records in read_images(tmp_path)["."].items()}
+    identical = bool((stored["divided"] == stored["converted"]).all())
+    assert check_exercise(22, 2, (x / 255, x.to(torch.uint8), identical))
+    assert not check_exercise(22, 2, (x / 255, x.to(torch.uint8), not identical))
+
+
+# Wrong answers a learner gives: the fixes applied to the wrong tensor, rounding, another x, a wrong verdict.
+@pytest.mark.parametrize("make, message", [
+    (lambda x: (x / 255, x.to(torch.uint8), False), "they are identical, all 12288 values"),
+    (lambda x: (x, x.to(torch.uint8), True), "the first tensor reaches 2"),
+    (lambda x: (x / 255, (x / 255).to(torch.uint8), True), "you converted x / 255"),
+    (lambda x: (x / 255, x.round().to(torch.uint8), True), "the second was rounded"),
+    (lambda x: (x / 255, _rand255(1).to(torch.uint8), True), "they come from different tensors"),
+    (lambda x: (x / 255, x, True), "the second tensor is torch.float32"),
+    (lambda x: ((x / 255).to(torch.uint8), x.to(torch.uint8), True), "the first tensor is torch.uint8"),
+    (lambda x: (x / 255, x.to(torch.uint8), "yes"), "answer True or False"),
+    (lambda x: (x / 255, x.to(torch.uint8)[:, :32], True), "the shapes (3, 64, 64) and (3, 32, 64)"),
+    (lambda x: ((x / 255).numpy(), x.to(torch.uint8), True), "ndarray, Tensor"),
+    (lambda x: (x / 255, x.to(torch.uint8)), "give three things"),
+])
+def test_wrong_fixes_are_named(make, message):
+    result = check_exercise(22, 2, make(_rand255()))
+    assert not result and message in result.message, result.message
+
+
+def test_a_true_verdict_is_wrong_where_values_differ():
+    x = _rand255()
+    converted = x.to(torch.uint8)
+    converted[0, 0, :5] = (x[0, 0, :5].floor() + 1).clamp(max=255).to(torch.uint8)
+    result = check_exercise(22, 2, (x / 255, converted, True))
+    assert not result and "5 of 12288 stored values differ by 1" in result.message
+    assert check_exercise(22, 2, (x / 255, converted, False))
+
+
+# ---- 23.4: a forward hook that returns model.features' output with 8 channels zeroed ------------------------
+
+def _gapnet():
+    from camp_utils.models import GapNet
+    torch.manual_seed(0)
+    return GapNet(4).eval()
+
+
+def _top8(model):
+    from camp_utils.data import ShapesDataset, shapes_transform
+    test = ShapesDataset("test", 16, transform=shapes_transform())
+    with torch.no_grad():
+        maps = model.features(torch.stack([test[i][0] for i in range(16)]))
+    return maps.mean((0, 2, 3)).topk(8).indices
+
+
+def _zero(channels, *, clone=True, give_back=True):
+    def hook(module, args, output):
+        edited = output.clone() if clone else output
+        edited[:, channels] = 0
+        return edited if give_back else None
+    return hook
+
+
+def test_a_hook_that_returns_an_edited_copy_is_correct():
+    model = _gapnet()
+    top8 = _top8(model)
+    handle = model.features.register_forward_hook(_zero(top8))
+    handle.remove()
+    result = check_exercise(23, 4, (model, _zero(top8)))
+    assert result and "no hook is left on the model: correct" in result.message
+    assert result.message.count(",") >= 7
+
+
+@pytest.mark.parametrize("hook, message", [
+    (lambda top8: _zero(top8, clone=False), "changes the output in place"),
+    (lambda top8: _zero(top8, clone=False, give_back=False), "changes the output in place"),
+    (lambda top8: (lambda module, args, output: None), "returns None"),
+    (lambda top8: _zero(top8[:7]), "sets 7 channels to zero, not 8"),
+    (lambda top8: (lambda module, args, output: _zero(top8)(module, args, output) * 2), "also changes channels"),
+    (lambda top8: (lambda module, args, output: output.mean((2, 3))), "returns a tensor of shape"),
+    (lambda top8: (lambda module, args, output: output[:, 99]), "raised IndexError"),
+])
+def test_wrong_hooks_are_named(hook, message):
+    model = _gapnet()
+    result = check_exercise(23, 4, (model, hook(_top8(model))))
+    assert not result and message in result.message, result.message
+
+
+def test_a_hook_left_on_the_model_is_named():
+    model = _gapnet()
+    model.features.register_forward_hook(_zero(_top8(model)))   # no handle.remove()
+    result = check_exercise(23, 4, (model, _zero(_top8(model))))
+    assert not result and "still registered on model.features" in result.message
+    assert "no .features module" in check_exercise(23, 4, (torch.nn.Linear(2, 2), _zero([0]))).message
+    assert "give (model, hook)" in check_exercise(23, 4, (_gapnet(),)).message
