@@ -17,8 +17,7 @@ import inspect
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,13 +36,25 @@ from .distributed import (
     world_size,
     wrap_model,
 )
-from .state import deterministic_kernels, eval_mode, model_device, seeded
+from .state import deterministic_kernels, seeded
+from .steps import (  # the step fit and lr_find share; importable from here as before
+    BatchFn,
+    LossFn,
+    MixedPrecision,
+    _correct,
+    _loss_total,
+    _nonfinite_error,
+    backward_pass,
+    evaluate,
+    mixed_precision,
+    optimizer_step,
+    to_device,
+    train_step,
+    unpack_batch,
+)
 
 __all__ = ["History", "BatchEnd", "pick_device", "evaluate", "fit", "describe_scheduler", "train_step",
            "backward_pass", "unpack_batch", "MixedPrecision", "mixed_precision", "progress_enabled"]
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-BatchFn = Callable[[Any], "tuple[torch.Tensor, torch.Tensor]"]
 
 
 @dataclass
@@ -144,145 +155,6 @@ def progress_enabled(progress: bool | None = None) -> bool:
     return env_flag("CAMP_PROGRESS", True)
 
 
-# --------------------------------------------------------------------------- per-batch arithmetic
-def _loss_total(loss_fn: LossFn, loss: torch.Tensor, count: int) -> float:
-    """The batch's summed loss, whatever ``loss_fn``'s ``reduction`` ("mean", "sum" or "none")."""
-    if loss.dim() > 0:  # reduction="none": one loss per sample
-        return loss.sum().item()
-    if getattr(loss_fn, "reduction", "mean") == "sum":
-        return loss.item()
-    return loss.item() * count
-
-
-def _loss(loss_fn: LossFn, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
-    """``loss_fn(outputs, targets)``; if that fails on outputs that are not ``(batch, classes)``, say so.
-
-    A model that returns feature maps (``nn.ReLU()``, a conv layer) or a
-    tuple makes ``CrossEntropyLoss`` speak of "spatial targets"; the learner
-    needs to hear that the model's output has the wrong shape. Anything else
-    (a 2-D output, a loss that works) is left as it is.
-    """
-    try:
-        return loss_fn(outputs, targets)
-    except (RuntimeError, ValueError, IndexError, TypeError) as err:
-        if isinstance(outputs, torch.Tensor) and outputs.dim() == 2:
-            raise
-        got = (f"a tensor of shape {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor)
-               else f"a {type(outputs).__name__}")
-        said = (str(err).strip().splitlines() or [""])[0][:200]
-        raise ValueError(f"the model's output must be (batch, classes) logits, got {got} (targets: shape "
-                         f"{tuple(targets.shape)}), and loss_fn cannot take it ({said}); end the model in a "
-                         "layer with one output per class, e.g. nn.Flatten() + nn.Linear(features, classes)"
-                         ) from err
-
-
-def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
-    """How many predictions are right: class indices ``(B,)``, or class probabilities
-    ``(B, classes)`` (one-hot, smoothed) compared with their most likely class."""
-    if targets.dim() == 1 and not targets.is_floating_point():
-        return (outputs.argmax(1) == targets).sum().item()
-    if targets.is_floating_point() and targets.shape == outputs.shape:
-        rows = targets.detach().sum(1)
-        if bool((targets < 0).any()) or not torch.allclose(rows, torch.ones_like(rows), atol=1e-3):
-            i = int(((targets < 0).any(1) | ~torch.isclose(rows, torch.ones_like(rows), atol=1e-3)).nonzero()[0])
-            raise ValueError(
-                f"float targets shaped like the outputs are read as class probabilities, but row {i} "
-                f"({[round(v, 3) for v in targets[i].tolist()[:6]]}) has negative values or does not sum to 1 "
-                f"(sum {float(rows[i]):.3g}). fit measures accuracy for one class per sample: pass class indices, "
-                "one-hot or smoothed labels; multi-label or regression targets need a loop of your own")
-        return (outputs.argmax(1) == targets.argmax(1)).sum().item()
-    raise ValueError(
-        f"targets must be class indices (int, shape (B,)) or class probabilities shaped like the "
-        f"outputs {tuple(outputs.shape)}; got {targets.dtype} of shape {tuple(targets.shape)}"
-    )
-
-
-def _nonfinite_error(value: float, where: str, inputs, targets, outputs, model: nn.Module,
-                     lr: float | None) -> FloatingPointError:
-    """Say which of data, parameters, outputs or loss function made the loss NaN/inf."""
-    def bad(t):
-        return isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all()
-
-    lr_hint = f"the learning rate ({lr:g}) is probably too high" if lr is not None else "training diverged"
-    if bad(inputs) or bad(targets):
-        cause = "the batch's inputs or targets contain NaN or inf: check the data (and its transform)"
-    elif any(bad(p) for p in model.parameters()):
-        cause = f"the model's parameters are already NaN or inf (an earlier update diverged): {lr_hint}"
-    elif bad(outputs):
-        cause = f"the model's outputs overflowed although inputs and parameters are finite: {lr_hint}"
-    else:
-        cause = ("inputs, parameters and outputs are finite, so loss_fn produced it: "
-                 "check loss_fn and the targets (e.g. a label out of range, log of 0)")
-    return FloatingPointError(f"loss became {value} in {where}; {cause}")
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    loader: DataLoader,
-    loss_fn: LossFn | None = None,
-    device: str | torch.device | None = None,
-    *,
-    batch_fn: BatchFn | None = None,
-    accuracy: bool = True,
-    amp: bool = False,
-    name: str = "loader",
-) -> tuple[float, float]:
-    """Mean loss per sample and accuracy (0..1) of ``model`` over ``loader``.
-
-    The model is put in eval mode for the pass; afterwards every module has
-    its own train/eval flag back (a BatchNorm the caller froze stays frozen,
-    a Dropout kept active for MC-dropout is active again). ``device`` defaults to where the model's parameters are.
-    ``loss_fn`` may use any ``reduction`` (``"mean"``, ``"sum"``, ``"none"``):
-    the result is always the mean over samples. Targets are class indices
-    ``(B,)`` or class probabilities ``(B, classes)`` (e.g. one-hot), whose
-    most likely class counts as the label for accuracy.
-
-    Keyword-only options (for loaders and losses beyond classification):
-    ``batch_fn(batch) -> (inputs, targets)`` unpacks batches that are not
-    ``(inputs, targets)`` pairs (see :func:`unpack_batch`); ``accuracy=False``
-    skips the accuracy (returned as ``nan``), so targets may be anything
-    ``loss_fn`` takes; ``amp=True`` runs the forward pass under autocast
-    (see :func:`mixed_precision`); ``name`` is what the messages call the
-    loader (fit passes ``"valid_loader"``, lr_find ``"val_loader"``).
-
-    Raises:
-        ValueError: an empty loader, targets of another shape, or a model
-            whose output is not ``(batch, classes)`` and that ``loss_fn`` cannot take.
-        FloatingPointError: a batch's loss is NaN or inf; says whether the
-            data, the parameters, the outputs or the loss function caused it.
-    """
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    if device is None:
-        device = model_device(model)
-    precision = mixed_precision(device, amp)
-    total_loss, correct, count = 0.0, 0, 0
-    with eval_mode(model):
-        for i, batch in enumerate(loader):
-            inputs, targets = unpack_batch(batch, batch_fn, where=f"batch {i}")
-            inputs, targets = inputs.to(device), targets.to(device)
-            with precision.autocast():
-                outputs = model(inputs)
-                batch_loss = _loss_total(loss_fn, _loss(loss_fn, outputs, targets), len(targets))
-            if not math.isfinite(batch_loss):
-                raise _nonfinite_error(batch_loss, f"evaluation, batch {i}", inputs, targets, outputs,
-                                       model, None)
-            total_loss += batch_loss
-            correct += _correct(outputs, targets) if accuracy else 0
-            count += len(targets)
-    if _distributed_sampler(loader):  # each process evaluated its share: add them up
-        total_loss, correct, count = all_reduce_sum([total_loss, correct, count], torch.device(device))
-    if count == 0:
-        raise ValueError(f"{name} yielded no samples; is the dataset empty?")
-    return total_loss / count, correct / count if accuracy else math.nan
-
-
-def _distributed_sampler(loader) -> bool:
-    from torch.utils.data.distributed import DistributedSampler
-
-    return world_size() > 1 and isinstance(getattr(loader, "sampler", None), DistributedSampler)
-
-
 # --------------------------------------------------------------------------- helpers around the loop
 def _check_optimizer(optimizer: Any, model: nn.Module, loss_fn: LossFn) -> None:
     if not isinstance(optimizer, Optimizer):
@@ -367,154 +239,16 @@ class _TensorBoardLog:
         self.writer.flush()
 
 
-def unpack_batch(
-    batch: Any, batch_fn: BatchFn | None = None, *, where: str = "a batch"
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(inputs, targets)`` from one batch of a loader: ``batch_fn(batch)`` if given, else the batch itself.
-
-    ``batch_fn`` is how a loader of dicts (``lambda b: (b["image"], b["label"])``)
-    or of longer tuples (``lambda b: (b[0], b[2])``) is used.
-
-    Raises:
-        ValueError: the batch (or what ``batch_fn`` returned) is not a pair of
-            tensors; ``where`` says which batch, and the message says how to fix it.
-    """
-    source = "batch_fn" if batch_fn is not None else "loader"
-    if batch_fn is not None:
-        batch = batch_fn(batch)
-    if isinstance(batch, Mapping):
-        raise ValueError(f"{source} must yield (inputs, targets) pairs, got a {type(batch).__name__} with keys "
-                         f"{list(batch)[:4]} ({where}); pass batch_fn=lambda b: (b['...'], b['...']) "
-                         "or wrap the dataset so that it returns (inputs, targets)")
-    try:
-        inputs, targets = batch
-    except (TypeError, ValueError):
-        size = f" of {len(batch)}" if isinstance(batch, (tuple, list)) else ""
-        raise ValueError(f"{source} must yield (inputs, targets) pairs, got a {type(batch).__name__}{size} ({where}); "
-                         "pass batch_fn=lambda b: (inputs, targets) to pick them") from None
-    if not (isinstance(inputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
-        raise ValueError(f"{source} must yield (inputs, targets) pairs of tensors, got "
-                         f"({type(inputs).__name__}, {type(targets).__name__}) ({where}); a dataset of dicts needs "
-                         "batch_fn, a collate_fn or a wrapper that returns (inputs, targets)")
-    return inputs, targets
-
-
-@dataclass
-class MixedPrecision:
-    """How a training step computes: full precision, or autocast to ``dtype`` (with a ``GradScaler`` for float16).
-
-    Build it with :func:`mixed_precision`. ``autocast()`` is the context for
-    the forward pass and the loss, ``backward(loss)`` scales the loss when there
-    is a scaler, ``step(optimizer)`` steps (through the scaler) and says
-    whether the step was really taken: a ``GradScaler`` skips a step whose
-    gradients hold inf or NaN (and lowers its scale).
-    """
-
-    device_type: str = "cpu"
-    dtype: torch.dtype | None = None
-    scaler: torch.amp.GradScaler | None = None
-
-    def autocast(self) -> AbstractContextManager:
-        """``torch.autocast`` to :attr:`dtype`; a context that does nothing in full precision."""
-        if self.dtype is None:
-            return nullcontext()
-        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
-
-    def backward(self, loss: torch.Tensor) -> None:
-        """``loss.backward()``, on the scaled loss when there is a scaler."""
-        (loss if self.scaler is None else self.scaler.scale(loss)).backward()
-
-    def step(self, optimizer: Optimizer) -> bool:
-        """``optimizer.step()`` (through the scaler, then ``scaler.update()``); ``False`` if the scaler skipped it."""
-        if self.scaler is None:
-            optimizer.step()
-            return True
-        scale = self.scaler.get_scale()
-        self.scaler.step(optimizer)
-        self.scaler.update()
-        return self.scaler.get_scale() >= scale  # a skipped step backs the scale off
-
-
-def mixed_precision(device: str | torch.device, enabled: bool = True) -> MixedPrecision:
-    """The mixed precision PyTorch recommends on ``device``, or full precision when not ``enabled``.
-
-    CUDA: float16 autocast with a fresh ``torch.amp.GradScaler`` (float16's
-    range is small: without scaling, small gradients underflow to 0). Any
-    other device (CPU, MPS): bfloat16 autocast, which has float32's range, so
-    no scaler.
-    """
-    if not enabled:
-        return MixedPrecision()
-    kind = torch.device(device).type
-    if kind == "cuda":
-        return MixedPrecision(kind, torch.float16, torch.amp.GradScaler("cuda"))
-    return MixedPrecision(kind, torch.bfloat16, None)
-
-
-_FULL_PRECISION = MixedPrecision()
-
-
-def backward_pass(
-    model: nn.Module,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    loss_fn: LossFn,
-    *,
-    weight: float = 1.0,
-    before_update: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
-    precision: MixedPrecision | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward, loss and backward of one batch, adding ``weight`` x its gradient to ``.grad``.
-
-    Returns ``(loss, outputs)``.
-
-    The part of :func:`train_step` between ``zero_grad()`` and ``step()``,
-    on its own so that gradients of several batches can be accumulated
-    before one step (``weight`` = the batch's share of the samples of that
-    step). ``loss`` is the unweighted loss of this batch.
-
-    Raises:
-        ValueError: ``loss_fn`` returned more than one number (``reduction="none"``),
-            or failed on a model output that is not ``(batch, classes)``.
-    """
-    precision = precision or _FULL_PRECISION
-    with precision.autocast():
-        outputs = model(inputs)
-        loss = _loss(loss_fn, outputs, targets)
-    if loss.dim() != 0:
-        raise ValueError(f"loss_fn must return one number per batch (reduction 'mean' or 'sum'), "
-                         f"got a tensor of shape {tuple(loss.shape)}")
-    if before_update is not None:
-        before_update(loss, outputs)
-    precision.backward(loss if weight == 1 else loss * weight)
-    return loss, outputs
-
-
-def train_step(
-    model: nn.Module,
-    optimizer: Optimizer,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    loss_fn: LossFn,
-    *,
-    before_update: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step, the five lines every training loop has; returns ``(loss, outputs)``.
-
-    ``optimizer.zero_grad()``, ``outputs = model(inputs)``, ``loss = loss_fn(outputs, targets)``,
-    ``loss.backward()``, ``optimizer.step()``. ``before_update(loss, outputs)``
-    runs between the loss and the backward pass (``fit`` stops there on a NaN
-    loss, before it spreads into the weights). Used by :func:`fit`;
-    :func:`camp_utils.schedules.lr_find` uses its two halves,
-    :func:`backward_pass` and :meth:`MixedPrecision.step`, to accumulate.
-
-    Raises:
-        ValueError: ``loss_fn`` returned more than one number (``reduction="none"``).
-    """
-    optimizer.zero_grad()
-    loss, outputs = backward_pass(model, inputs, targets, loss_fn, before_update=before_update)
-    optimizer.step()
-    return loss, outputs
+def _steps(loader: Any, accumulate: int) -> Any:
+    """The loader's batches in groups of ``accumulate`` (the last group may be shorter), with their indices."""
+    group: list[tuple[int, Any]] = []
+    for i, batch in enumerate(loader):
+        group.append((i, batch))
+        if len(group) == accumulate:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _train_epoch(
@@ -527,49 +261,58 @@ def _train_epoch(
     epoch: int,
     batch_scheduler: Any | None,
     on_batch_end: Callable[[BatchEnd], None] | None,
+    accumulate: int = 1,
+    precision: MixedPrecision | None = None,
+    batch_fn: BatchFn | None = None,
 ) -> tuple[float, float]:
     """One pass over ``loader``: the loop a learner writes by hand. Returns (mean loss, accuracy).
 
+    Each optimizer step takes ``accumulate`` batches (:func:`~camp_utils.steps.optimizer_step`).
     A model in eval mode is put in train mode; a model already in train mode
     keeps its modules' own flags, so a BatchNorm the caller froze with
     ``model.bn.eval()`` stays frozen (``model.train()`` would unfreeze it).
     """
     if not model.training:
         model.train()
-    batches = len(loader)
+    steps = math.ceil(len(loader) / accumulate)
     total_loss, correct, count = 0.0, 0, 0
-    for i, (inputs, targets) in enumerate(loader):
-        inputs, targets = inputs.to(device), targets.to(device)
-        step = (epoch - 1) * batches + i
-        lrs = [group["lr"] for group in optimizer.param_groups]
+    for s, group in enumerate(_steps(loader, accumulate)):
+        step = (epoch - 1) * steps + s
+        batches = []
+        for i, batch in group:
+            inputs, targets = unpack_batch(batch, batch_fn, where=f"epoch {epoch}, batch {i}")
+            batches.append((to_device(inputs, device), targets.to(device)))
+        lrs = [group_["lr"] for group_ in optimizer.param_groups]
         totals: list[float] = []
 
-        # Called by train_step before the update spreads a NaN; this batch's values are bound as
-        # defaults, so the check never sees a later batch's.
-        def stop_on_nan(loss: torch.Tensor, outputs: torch.Tensor, totals: list[float] = totals,
-                        inputs: torch.Tensor = inputs, targets: torch.Tensor = targets,
-                        where: str = f"training, epoch {epoch}, batch {i} (step {step})", lr: float = lrs[0]) -> None:
+        # Runs before each batch's backward pass, so a NaN loss stops fit before it reaches the weights.
+        def stop_on_nan(j: int, loss: torch.Tensor, outputs: Any, totals: list[float] = totals,
+                        batches: list = batches, indices: tuple = tuple(i for i, _ in group), step: int = step,
+                        lr: float = lrs[0]) -> None:
+            inputs, targets = batches[j]
             totals.append(_loss_total(loss_fn, loss, len(targets)))
             if not math.isfinite(totals[-1]):
+                where = f"training, epoch {epoch}, batch {indices[j]} (step {step})"
                 raise _nonfinite_error(totals[-1], where, inputs, targets, outputs, model, lr)
 
-        _, outputs = train_step(model, optimizer, inputs, targets, loss_fn, before_update=stop_on_nan)
-        batch_loss = totals[-1]
+        done = optimizer_step(model, optimizer, batches, loss_fn, precision=precision, before_update=stop_on_nan)
         if batch_scheduler is not None:
             batch_scheduler.step()
-        total_loss += batch_loss
-        correct += _correct(outputs, targets)
-        count += len(targets)
+        step_loss = sum(totals)
+        total_loss += step_loss
+        correct += sum(_correct(out, targets) for out, (_, targets) in zip(done.outputs, batches))
+        count += done.samples
         if on_batch_end is not None:
-            on_batch_end(BatchEnd(step=step, epoch=epoch, batch=i, batches=batches,
-                                  loss=batch_loss / len(targets), train_loss=total_loss / count,
-                                  train_acc=correct / count, lrs=lrs,
-                                  outputs=outputs.detach(), targets=targets))
+            outputs = done.outputs[0] if len(batches) == 1 else torch.cat(done.outputs)
+            targets = batches[0][1] if len(batches) == 1 else torch.cat([t for _, t in batches])
+            on_batch_end(BatchEnd(step=step, epoch=epoch, batch=s, batches=steps,
+                                  loss=step_loss / done.samples, train_loss=total_loss / count,
+                                  train_acc=correct / count, lrs=lrs, outputs=outputs, targets=targets))
     if world_size() > 1:  # every process's History holds the global figures
         total_loss, correct, count = all_reduce_sum([total_loss, correct, count], torch.device(device))
     if count == 0:
         raise ValueError(f"train_loader yielded no samples in epoch {epoch}, although len(train_loader) is "
-                         f"{batches}: its length does not match what it yields (a __len__ larger than the data, "
+                         f"{len(loader)}: its length does not match what it yields (a __len__ larger than the data, "
                          "or a dataset, sampler or iterator that runs dry after one pass)")
     return total_loss / count, correct / count
 
@@ -613,6 +356,9 @@ def fit(
     progress: bool | None = None,
     on_batch_end: Callable[[BatchEnd], None] | None = None,
     on_epoch_end: Callable[[int, nn.Module, History], None] | None = None,
+    accumulate: int = 1,
+    amp: bool = False,
+    batch_fn: BatchFn | None = None,
 ) -> History:
     """Train ``model`` and return its per-epoch :class:`History`.
 
@@ -669,6 +415,19 @@ def fit(
             each epoch's validation and before the scheduler steps, with the
             gradients of the epoch's last batch still in ``param.grad`` --
             the place for your own logging.
+        accumulate: batches per optimizer step (gradient accumulation, as in
+            :func:`~camp_utils.schedules.lr_find`): each step sums the gradients
+            of ``accumulate`` batches weighted by their share of the step's
+            samples, so with a mean loss it is one step over a batch that many
+            times larger (under DDP, one all-reduce per step). Steps, per-batch
+            schedulers, ``on_batch_end`` and per-batch logging count optimizer
+            steps: ``ceil(len(train_loader) / accumulate)`` per epoch.
+        amp: mixed precision (:func:`~camp_utils.steps.mixed_precision`):
+            float16 with a ``GradScaler`` on CUDA, bfloat16 elsewhere; the
+            validation pass runs under the same autocast.
+        batch_fn: ``batch_fn(batch) -> (inputs, targets)`` for loaders whose
+            batches are not ``(inputs, targets)`` pairs (dicts, longer tuples);
+            ``inputs`` may be a tensor or a tuple, list or dict of tensors.
 
     Returns:
         The :class:`History` (also useful for plotting inline).
@@ -686,6 +445,9 @@ def fit(
     """
     epochs = check_int(epochs, "epochs", minimum=1, what="passes over the training data")
     seed = check_int(seed, "seed")
+    accumulate = check_int(accumulate, "accumulate", minimum=1, what="batches per optimizer step")
+    if batch_fn is not None and not callable(batch_fn):
+        raise ValueError(f"batch_fn must be a function batch -> (inputs, targets), got {type(batch_fn).__name__}")
     scheduler_interval = check_choice(scheduler_interval, "scheduler_interval", ("epoch", "batch"))
     log_interval = check_choice(log_interval, "log_interval", ("epoch", "batch"))
     loss_fn = loss_fn or nn.CrossEntropyLoss()
@@ -720,6 +482,8 @@ def fit(
             callback(b)
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
+    precision = mixed_precision(device, amp)
+    steps_per_epoch = math.ceil(len(train_loader) / accumulate)
     with deterministic_kernels(deterministic), seeded(seed, device):
         bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch",
                    disable=not progress_enabled(progress) or not main)
@@ -730,16 +494,18 @@ def fit(
             lrs = [group["lr"] for group in optimizer.param_groups]
             train_loss, train_acc = _train_epoch(trained, optimizer, train_loader, loss_fn=loss_fn, device=device,
                                                  epoch=epoch, batch_scheduler=batch_scheduler,
-                                                 on_batch_end=after_batch if batch_callbacks else None)
+                                                 on_batch_end=after_batch if batch_callbacks else None,
+                                                 accumulate=accumulate, precision=precision, batch_fn=batch_fn)
             history.epoch.append(epoch)
-            history.step.append(epoch * len(train_loader))
+            history.step.append(epoch * steps_per_epoch)
             history.train_loss.append(train_loss)
             history.train_acc.append(train_acc)
             history.lr.append(lrs[0])
             history.lrs.append(lrs)
             if valid_loader is not None:
                 try:
-                    valid_loss, valid_acc = evaluate(model, valid_loader, loss_fn, device, name="valid_loader")
+                    valid_loss, valid_acc = evaluate(model, valid_loader, loss_fn, device, batch_fn=batch_fn, amp=amp,
+                                                     name="valid_loader")
                 except FloatingPointError as err:
                     raise FloatingPointError(f"validation after epoch {epoch}: {err}") from None
                 history.valid_loss.append(valid_loss)

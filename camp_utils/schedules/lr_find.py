@@ -22,7 +22,7 @@ from torch.optim import Optimizer
 from ..checks import check_choice, check_int, check_number
 from ..distributed import all_reduce_sum, ensure_process_group, wrap_model
 from ..state import model_device, preserved, seeded
-from ..train import BatchFn, MixedPrecision, backward_pass, evaluate, mixed_precision, unpack_batch
+from ..steps import BatchFn, MixedPrecision, evaluate, mixed_precision, optimizer_step, to_device, unpack_batch
 from .trace import _lr_value
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -166,6 +166,14 @@ def _warn_if_rules_disagree(rules: dict[str, float]) -> None:
                       UserWarning, stacklevel=3)
 
 
+def _finite(inputs: Any) -> bool:
+    """Whether every floating-point value of ``inputs`` (a tensor, or a tuple, list or dict of them) is finite."""
+    if isinstance(inputs, torch.Tensor):
+        return not inputs.is_floating_point() or bool(torch.isfinite(inputs).all())
+    values = inputs.values() if isinstance(inputs, dict) else inputs if isinstance(inputs, (tuple, list)) else ()
+    return all(_finite(value) for value in values)
+
+
 def _cycle(loader: Iterable, name: str) -> Iterator[Any]:
     """The loader's batches again and again (a fresh pass whenever one ends)."""
     while True:
@@ -269,7 +277,7 @@ def lr_find(
       ``lambda b: (b["image"], b["label"])``. A hook on the *batch* rather
       than a ``loss_fn(model, batch)``: ``loss_fn`` keeps its meaning
       (``loss_fn(outputs, targets)``, as in :func:`camp_utils.train.fit`), the
-      step stays the shared :func:`camp_utils.train.backward_pass`, and the
+      step stays the shared :func:`camp_utils.steps.optimizer_step`, and the
       test can still see the inputs (to blame NaN data) and count samples
       (to weight accumulated batches).
     * **Four rules side by side** (``rules``), and a ``UserWarning`` when
@@ -382,20 +390,15 @@ def lr_find(
         """One optimizer step over ``accumulate`` batches: (loss, 1.0 if an input was not finite, taken, where)."""
         pairs = [unpack_batch(next(batches), batch_fn, where=f"batch {drawn + j}") for j in range(accumulate)]
         where = f"batch {drawn}" if accumulate == 1 else f"the step of batches {drawn}-{drawn + accumulate - 1}"
-        count = sum(len(targets) for _, targets in pairs)
         for j, (_, targets) in enumerate(pairs):
             if len(targets) == 0:
                 raise ValueError(f"loader yielded an empty batch (batch {drawn + j}): a mean loss over no samples "
                                  "is NaN; check the sampler and the dataset")
-        optimizer.zero_grad()
-        value, bad_inputs = 0.0, 0.0
-        for inputs, targets in pairs:
-            inputs, targets = inputs.to(device), targets.to(device)
-            share = len(targets) / count
-            loss, _ = backward_pass(trained, inputs, targets, loss_fn, weight=share, precision=precision)
-            value += loss.item() * share
-            bad_inputs = max(bad_inputs, float(not torch.isfinite(inputs).all()))
-        return value, bad_inputs, precision.step(optimizer), where
+        pairs = [(to_device(inputs, device), targets.to(device)) for inputs, targets in pairs]
+        done = optimizer_step(trained, optimizer, pairs, loss_fn, precision=precision)
+        value = sum(loss.item() * n / done.samples for loss, n in zip(done.losses, done.counts))
+        bad_inputs = float(any(not _finite(inputs) for inputs, _ in pairs))
+        return value, bad_inputs, done.taken, where
 
     def one_sweep() -> tuple[list[float], bool, int]:
         losses: list[float] = []
