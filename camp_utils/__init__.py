@@ -9,6 +9,8 @@ Modules, one concept each:
 * :mod:`camp_utils.data` -- the embedded ShapesDataset, real datasets, image folders;
 * :mod:`camp_utils.images` -- the lessons' photograph and ImageNet preprocessing;
 * :mod:`camp_utils.models` -- the architectures: LeNet and a CAM-ready GAP network;
+* :mod:`camp_utils.steps` -- one optimizer step (accumulation, mixed precision, ``batch_fn``, nested
+  inputs, ``no_sync``) and one evaluation pass, shared by ``fit`` and ``lr_find``;
 * :mod:`camp_utils.train` -- one training loop with optional TensorBoard logging;
 * :mod:`camp_utils.weights` -- trained weights, above the loop: the cached trained GapNet, AlexNet
   (ImageNet weights only when cached or downloaded, never random weights passed off as trained);

@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from camp_utils.schedules import lr_find
-from camp_utils.schedules.lr_find import _rules, _valley, _warn_if_rules_disagree
+from camp_utils.schedules.lr_find import _apply_rules, _smooth, _valley, _warn_if_rules_disagree, default_rules
 from camp_utils.train import MixedPrecision, evaluate, fit
 
 
@@ -207,8 +207,45 @@ def test_the_result_reports_every_rule_and_the_old_fields_agree_with_them():
     assert result.rules["minimum/10"] == result.min_loss_lr / 10
     assert result.rules["valley"] in result.lrs
     lrs = [0.001, 0.01, 0.1, 1.0]
-    assert _rules(lrs, [3.0, 2.0, 1.0, 4.0], 1, 0) == {"fall": 0.01, "steepest": 0.001, "valley": 0.001,
-                                                      "minimum/10": pytest.approx(0.01)}
+    # from 3 down to 1: two thirds of the way is 1.67, first reached at lr 0.1
+    assert _apply_rules(default_rules(skip_start=0), lrs, [3.0, 2.0, 1.0, 4.0]) == {
+        "fall": 0.1, "steepest": 0.001, "valley": 0.001, "minimum/10": pytest.approx(0.01)}
+    assert _apply_rules(default_rules(fall=0.4, skip_start=0), lrs, [3.0, 2.0, 1.0, 4.0])["fall"] == 0.01
+
+
+def test_a_rule_of_ones_own_sits_next_to_the_four_and_can_give_the_suggestion():
+    x, y = _data(n=256)
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+    model = _mlp()
+
+    def half_minimum(lrs, smoothed):
+        return lrs[int(np.argmin(smoothed))] / 2
+
+    result = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, start_lr=1e-3, end_lr=10,
+                    num_iter=40, repeats=2, rules={**default_rules(), "minimum/2": half_minimum}, suggest="minimum/2")
+    assert list(result.rules) == ["fall", "steepest", "valley", "minimum/10", "minimum/2"]
+    assert result.suggestion == result.rules["minimum/2"] == pytest.approx(result.min_loss_lr / 2)
+    own = [result.lrs[int(np.argmin(_smooth(run, 0.98)))] / 2 for run in result.runs]
+    assert result.suggestions == pytest.approx(own)
+    other = _mlp()
+    plain = _quiet(other, torch.optim.SGD(other.parameters(), lr=0.1), loader, num_iter=5)
+    assert list(plain.rules) == ["fall", "steepest", "valley", "minimum/10"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"suggest": "median"}, r"suggest must name one of the rules, \['fall', 'minimum/10', 'steepest', 'valley'\]"),
+    ({"rules": {}}, "rules must be a non-empty dict"),
+    ({"rules": {"fall": 0.1}}, "rules must be a non-empty dict"),
+    ({"rules": {"zero": lambda lrs, smoothed: 0.0}, "suggest": "zero"}, "the suggestion rule 'zero' returned 0.0"),
+    ({"rules": {"broken": lambda lrs, smoothed: lrs[10**6]}, "suggest": "broken"},
+     "the suggestion rule 'broken' failed on the measured curve: IndexError"),
+])
+def test_bad_rules_are_named(kwargs, message):
+    x, y = _data(n=64)
+    model = _mlp()
+    with pytest.raises(ValueError, match=message):
+        _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1), DataLoader(TensorDataset(x, y), batch_size=16),
+               num_iter=12, **kwargs)
 
 
 def test_rules_more_than_a_decade_apart_warn_and_closer_ones_do_not():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .lr_find import LRFindResult, lr_find
+from .lr_find import LRFindResult, default_rules, lr_find
 from .plots import plot_lr_find, plot_trace
 from .trace import Trace, trace
 
@@ -28,6 +28,7 @@ __all__ = [
     "ScheduleExplorer",
     "EXPLORER_SCHEDULERS",
     "LRFindResult",
+    "default_rules",
     "lr_find",
     "plot_lr_find",
 ]

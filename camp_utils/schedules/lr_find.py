@@ -1,10 +1,13 @@
 """The LR range test: sweep the lr, record the loss, suggest a robust point, give the state back.
 
-Beyond the exponential sweep of fastai and torch-lr-finder, :func:`lr_find`
-offers Smith's linear sweep and validation-loss mode, gradient accumulation,
-mixed precision (counting the optimizer steps really taken), a ``batch_fn``
-for loaders of dicts, and four suggestion rules side by side with a warning
-when they disagree by more than a decade.
+Like torch-lr-finder, :func:`lr_find` offers Smith's linear sweep and
+validation-loss mode, gradient accumulation, mixed precision and a hook on the
+batch (``batch_fn``, for loaders of dicts); its training step is the one
+:func:`camp_utils.train.fit` uses (:func:`camp_utils.steps.optimizer_step`).
+What it adds: repeated sweeps with a mean curve, a suggestion read where two
+thirds of the fall are done (robust where the steepest slope is not), four
+rules side by side with a warning when they disagree by more than a decade,
+and the model, optimizer and random state given back in place.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from ..state import model_device, preserved, seeded
 from ..steps import BatchFn, MixedPrecision, evaluate, mixed_precision, optimizer_step, to_device, unpack_batch
 from .trace import _lr_value
 
-__all__ = ["LRFindResult", "lr_find"]
+__all__ = ["LRFindResult", "lr_find", "default_rules", "SuggestionRule"]
 
 _MAX_SKIPPED_IN_A_ROW = 25  # a GradScaler halves its scale per skip: 2**-25 of it is far below any useful scale
 
@@ -147,14 +150,43 @@ def _valley(smoothed: Sequence[float]) -> int:
     return start + int(span / 3) + int(span / 6)
 
 
-def _rules(lrs: list[float], smoothed: list[float], fall_index: int, skip_start: int) -> dict[str, float]:
-    """Every suggestion rule's lr on one curve (the lrs and smoothed losses left by :func:`_suggestion_index`)."""
+SuggestionRule = Callable[[Sequence[float], Sequence[float]], float]
+"""A suggestion rule: ``rule(lrs, smoothed) -> lr``, given the tried lrs and the smoothed losses (finite
+points only, the blow-up point removed); returns the lr it suggests (usually one of ``lrs``)."""
+
+
+def default_rules(fall: float = 2 / 3, skip_start: int = 10) -> dict[str, SuggestionRule]:
+    """The four rules :func:`lr_find` reads off a curve unless given others, by name.
+
+    ``"fall"``: the first lr at which the smoothed loss has made ``fall`` of its
+    way down (the suggestion); ``"steepest"``: the steepest descent against
+    log lr (fastai before 2.4, torch-lr-finder); ``"valley"``: fastai's
+    default; ``"minimum/10"``: a tenth of the lowest-loss lr (the older rule
+    of thumb). Each has the :data:`SuggestionRule` signature, so a rule of
+    your own sits next to them: ``lr_find(..., rules={**default_rules(), "mine": my_rule})``.
+    """
     return {
-        "fall": lrs[fall_index],
-        "steepest": lrs[_steepest(lrs, smoothed, skip_start)],
-        "valley": lrs[_valley(smoothed)],
-        "minimum/10": lrs[int(np.argmin(smoothed))] / 10,
+        "fall": lambda lrs, smoothed: lrs[_fallen(smoothed, fall, skip_start)],
+        "steepest": lambda lrs, smoothed: lrs[_steepest(lrs, smoothed, skip_start)],
+        "valley": lambda lrs, smoothed: lrs[_valley(smoothed)],
+        "minimum/10": lambda lrs, smoothed: lrs[int(np.argmin(smoothed))] / 10,
     }
+
+
+def _apply_rules(rules: dict[str, SuggestionRule], lrs: list[float], smoothed: list[float]) -> dict[str, float]:
+    """Every rule's lr on one curve; a rule that fails or returns no positive number is named."""
+    found = {}
+    for name, rule in rules.items():
+        try:
+            value = float(rule(lrs, smoothed))
+        except Exception as error:  # a rule of the caller's: say which one failed
+            raise ValueError(f"lr_find: the suggestion rule {name!r} failed on the measured curve: "
+                             f"{type(error).__name__}: {error}") from error
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"lr_find: the suggestion rule {name!r} returned {value}; a rule must return a "
+                             "positive learning rate")
+        found[name] = value
+    return found
 
 
 def _warn_if_rules_disagree(rules: dict[str, float]) -> None:
@@ -185,13 +217,13 @@ def _cycle(loader: Iterable, name: str) -> Iterator[Any]:
             raise ValueError(f"{name} has no batches; is the dataset empty?")
 
 
-def _suggestion_index(lrs: list[float], smoothed: list[float], diverged: bool, fall: float,
-                      skip_start: int) -> tuple[list[float], list[float], int]:
+def _usable(lrs: list[float], smoothed: list[float], diverged: bool) -> tuple[list[float], list[float]]:
+    """The points a rule reads: finite ones, without the blow-up itself when the test diverged."""
     finite = [i for i, v in enumerate(smoothed) if math.isfinite(v)]
     lrs, smoothed = [lrs[i] for i in finite], [smoothed[i] for i in finite]
     if diverged and len(smoothed) > 1:  # the last point is the blow-up itself
         lrs, smoothed = lrs[:-1], smoothed[:-1]
-    return lrs, smoothed, _fallen(smoothed, fall, skip_start)
+    return lrs, smoothed
 
 
 def lr_find(
@@ -215,6 +247,8 @@ def lr_find(
     accumulate: int = 1,
     amp: bool = False,
     batch_fn: BatchFn | None = None,
+    rules: dict[str, SuggestionRule] | None = None,
+    suggest: str = "fall",
 ) -> LRFindResult:
     """The LR range test (Smith 2017, "Cyclical Learning Rates", section 3.3; fastai's ``lr_find``).
 
@@ -251,7 +285,7 @@ def lr_find(
     state. Give each process its own share of the data (a
     ``DistributedSampler``).
 
-    Beyond the libraries (all off by default; the defaults give the classic test):
+    Options (all off by default; the defaults give the classic test):
 
     * **Validation mode** (``val_loader``), Smith's original: after each step
       the recorded loss is the mean loss per sample over the whole
@@ -280,9 +314,11 @@ def lr_find(
       step stays the shared :func:`camp_utils.steps.optimizer_step`, and the
       test can still see the inputs (to blame NaN data) and count samples
       (to weight accumulated batches).
-    * **Four rules side by side** (``rules``), and a ``UserWarning`` when
-      they disagree by more than a factor of 10: then no single number
-      should be trusted.
+    * **Four rules side by side** (``result.rules``), and a ``UserWarning``
+      when they disagree by more than a factor of 10: then no single number
+      should be trusted. The rules are pluggable: ``rules=`` replaces them
+      (each ``rule(lrs, smoothed) -> lr``, see :func:`default_rules`) and
+      ``suggest=`` names the one that gives ``suggestion`` and ``suggestions``.
 
     Args:
         model: the network; its loss is ``loss_fn(model(inputs), targets)``.
@@ -311,6 +347,8 @@ def lr_find(
         accumulate: batches (>= 1) whose gradients make one optimizer step.
         amp: mixed precision (``True``/``False``; see above).
         batch_fn: turns each batch into ``(inputs, targets)`` (see above).
+        rules: the suggestion rules by name; default :func:`default_rules` of ``fall`` and ``skip_start``.
+        suggest: the rule whose lr is ``suggestion`` (and each repeat's ``suggestions``); default ``"fall"``.
 
     Returns:
         An :class:`LRFindResult`; ``suggestion`` is one of the tried lrs.
@@ -368,6 +406,13 @@ def lr_find(
                          "at its lr's ratio to the first group's, so the first group needs a positive lr")
     ratios = [_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups]
     sweep = check_choice(sweep, "sweep", {"exponential": "fastai's, the default", "linear": "Smith's"})
+    if rules is None:
+        rules = default_rules(fall, skip_start)
+    elif not isinstance(rules, dict) or not rules or not all(callable(rule) for rule in rules.values()):
+        raise ValueError("rules must be a non-empty dict of name -> rule(lrs, smoothed) -> lr, e.g. "
+                         "{**default_rules(), 'mine': my_rule}; got " + repr(rules)[:80])
+    if suggest not in rules:
+        raise ValueError(f"suggest must name one of the rules, {sorted(rules)}; got {suggest!r}")
     factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
     linear = sweep == "linear"
 
@@ -457,15 +502,14 @@ def lr_find(
     result.lrs = [lr_at(i) for i in range(steps)]
     result.losses = [float(np.mean([run[i] for run in result.runs])) for i in range(steps)]
     result.smoothed = _smooth(result.losses, smooth)
-    lrs, smoothed, index = _suggestion_index(result.lrs, result.smoothed, result.diverged, fall, skip_start)
-    result.rules = _rules(lrs, smoothed, index, skip_start)
-    result.suggestion = result.rules["fall"]
+    lrs, smoothed = _usable(result.lrs, result.smoothed, result.diverged)
+    result.rules = _apply_rules(rules, lrs, smoothed)
+    result.suggestion = result.rules[suggest]
     result.min_loss_lr = lrs[int(np.argmin(smoothed))]
-    result.steepest_lr = result.rules["steepest"]
+    result.steepest_lr = lrs[_steepest(lrs, smoothed, skip_start)]
     for run in result.runs:
-        own_lrs, _, own = _suggestion_index([lr_at(i) for i in range(len(run))], _smooth(run, smooth),
-                                                       len(run) < num_iter or not math.isfinite(run[-1]),
-                                                       fall, skip_start)
-        result.suggestions.append(own_lrs[own])
+        own_lrs, own_smoothed = _usable([lr_at(i) for i in range(len(run))], _smooth(run, smooth),
+                                        len(run) < num_iter or not math.isfinite(run[-1]))
+        result.suggestions.append(_apply_rules({suggest: rules[suggest]}, own_lrs, own_smoothed)[suggest])
     _warn_if_rules_disagree(result.rules)
     return result
