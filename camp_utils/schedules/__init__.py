@@ -9,6 +9,8 @@
   scheduler, move sliders, the curve redraws (a static figure where widgets
   are not rendered). The only module here that imports ipywidgets; it is
   loaded the first time one of its names is used.
+* :mod:`.resume` -- :func:`audit_resume`: does a scheduler resume exactly, with state dicts and with
+  ``last_epoch=``, after every epoch?
 * :mod:`.lr_find` -- :func:`lr_find`, the LR range test, which leaves the
   model, the optimizer and the caller's RNG as they were.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 from .lr_find import LRFindResult, default_rules, lr_find
 from .plots import plot_lr_find, plot_trace
+from .resume import ResumeAudit, audit_resume
 from .trace import Trace, trace
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "ScheduleExplorer",
     "EXPLORER_SCHEDULERS",
     "LRFindResult",
+    "ResumeAudit",
+    "audit_resume",
     "default_rules",
     "lr_find",
     "plot_lr_find",
