@@ -100,7 +100,8 @@ def test_wrong_schedules_are_named(make, message):
 
 def test_only_exercises_with_a_checker_are_accepted():
     assert sorted(CHECKED) == [(19, 5), (21, 5), (22, 2), (22, 3), (23, 4)]
-    with pytest.raises(ValueError, match=r"lesson 20, exercise 2 has no checker .*checked: 19.5, 21.5, 22.2, 22.3, 23.4"):
+    with pytest.raises(ValueError,
+                       match=r"lesson 20, exercise 2 has no checker .*checked: 19.5, 21.5, 22.2, 22.3, 23.4"):
         check_exercise(20, 2, None)
     with pytest.raises(ValueError, match="exercise"):
         check_exercise(22, "3", (3, 251, 220))
