@@ -9,6 +9,7 @@
     python course.py execute    # re-run every notebook in place (Restart & Run All; for course authors)
     python course.py bench      # run the benchmarks (installs benchmarks/requirements-bench.txt first)
     python course.py setup      # only create/update the environment
+    python course.py doctor     # what on this machine could get in the way, each with its fix (installs nothing)
 
 The first call creates a virtual environment in ``.venv/`` and installs
 ``requirements.txt`` into it (a few minutes: PyTorch is large); ``test`` also
@@ -496,15 +497,76 @@ def cmd_bench(python: Path, extra: list[str]) -> int:
     return subprocess.call([str(python), "-m", "benchmarks", *extra], cwd=ROOT, env=course_env())
 
 
+def package_index(env: dict[str, str] | None = None) -> str:
+    """The package index pip installs from: ``$PIP_INDEX_URL``, else pip's configured index, else PyPI."""
+    env = os.environ if env is None else env
+    if env.get("PIP_INDEX_URL"):
+        return env["PIP_INDEX_URL"]
+    try:
+        out = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                             capture_output=True, text=True, timeout=30)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "https://pypi.org/simple"
+
+
+def index_finding(url: str, timeout: float = 8.0) -> tuple[str, str, str]:
+    """``(status, detail, fix)`` for the package index at ``url``: does it answer?"""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout):
+            pass
+        return "ok", f"the package index {url} answers", ""
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        return ("problem", f"the package index {url} does not answer ({reason}): setup and new installs need it; "
+                           "the course, once installed, runs offline",
+                "connect, or use a mirror you can reach, e.g. PIP_INDEX_URL=https://pypi.tuna.tsinghua.edu.cn/simple "
+                "(README.zh-CN.md shows it for bash/zsh, cmd and PowerShell)")
+
+
+def cmd_doctor(use_venv: bool) -> int:
+    """Check what could get in the way (Python, package index, then torch and friends); install nothing."""
+    need = ".".join(map(str, MIN_PYTHON))
+    findings = []
+    version = sys.version.split()[0]
+    if sys.version_info < MIN_PYTHON:
+        findings.append(("problem", f"Python {version} runs course.py; the course needs {need} or newer",
+                         f"install Python {need}+ (python.org); on Windows `py -{need} course.py doctor`"))
+    else:
+        findings.append(("ok", f"Python {version} ({sys.executable})", ""))
+    findings.append(index_finding(package_index()))
+    python = venv_python(VENV) if use_venv else Path(sys.executable)
+    if not python.exists():
+        findings.append(("problem", f"no course environment yet ({VENV.name}/ is missing)",
+                         "python course.py setup (or lab, which sets up first)"))
+    for status, detail, fix in findings:
+        print(f"[{status:7}] {detail}" + (f"\n          fix: {fix}" if fix else ""), flush=True)
+    code = 1 if any(status == "problem" for status, _, _ in findings) else 0
+    if python.exists():
+        checked = subprocess.call([str(python), "-m", "camp_utils.doctor"], cwd=ROOT, env=course_env())
+        if checked != 0:
+            print("(the environment's checks above end with their own count: problems there are marked "
+                  "[problem]; an error instead means the course's packages are not installed: python course.py "
+                  "setup)", flush=True)
+        code = code or checked
+    return code
+
+
 def main() -> int:
     # allow_abbrev=False: `lab --port 8889` is JupyterLab's --port, never an abbreviation of our --portable.
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      allow_abbrev=False)
-    parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "site", "setup"],
+    parser.add_argument("command", choices=["lab", "refresh", "test", "execute", "bench", "site", "setup", "doctor"],
                         help="lab: open JupyterLab on my_notebooks/; refresh: replace your copy of a lesson by "
                              "the course's; test: run the test suite (without arguments: ruff, then all of it); "
                              "execute: re-run notebooks in place; bench: run the benchmarks; "
-                             "site: build the course's website (build/site/); setup: only install. "
+                             "site: build the course's website (build/site/); setup: only install; "
+                             "doctor: check this machine and the environment, install nothing. "
                              "Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
     parser.add_argument("--lang", choices=["en", "zh"], default="en",
@@ -518,6 +580,8 @@ def main() -> int:
         parser.error("--portable goes with the test command")
     if ns.portable is not None:
         portable_settings(ns.portable)  # a typo fails before the install
+    if ns.command == "doctor":  # checks only: it must work where the install does not
+        return cmd_doctor(not ns.no_venv)
     if ns.command == "refresh":  # plain file copies: no environment needed
         names = [n if ns.lang == "en" or "/" in n or "\\" in n else f"zh/{n}" for n in extra]
         return cmd_refresh(Path(sys.executable), names)

@@ -22,7 +22,8 @@ Modules, one concept each:
 * :mod:`camp_utils.distributed` -- the same code under ``torchrun``: DDP, global figures, one writer, ``shutdown``;
 * :mod:`camp_utils.homework` and :mod:`camp_utils.exercises` -- the checkers of the homework and of the
   exercises a program can judge;
-* :mod:`camp_utils.messages` -- what the package tells a learner, in English or Chinese (``CAMP_LANG``).
+* :mod:`camp_utils.messages` -- what the package tells a learner, in English or Chinese (``CAMP_LANG``);
+* :mod:`camp_utils.doctor` -- ``python course.py doctor``: what on this machine could get in the way, with fixes.
 
 Imported in an IPython kernel (a notebook), the package makes ``%tensorboard``
 work: it points the magic at this environment's ``tensorboard`` program
