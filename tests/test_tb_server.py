@@ -24,6 +24,20 @@ def test_server_serves_what_was_written_and_stops(tmp_path):
     assert not server.running and process.poll() is not None
 
 
+def test_get_text_returns_a_plugins_answer_as_it_is_served(tmp_path):
+    import warnings
+
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+    with SummaryWriter(tmp_path / "graph") as writer, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.trace's deprecation: the graph is written all the same
+        writer.add_graph(torch.nn.Linear(3, 2), torch.zeros(1, 3))
+    with tb.TensorBoardServer(tmp_path) as server:
+        text = server.get_text("data/plugin/graphs/graph", run="graph", conceptual="false")
+        assert server.get_text("data/runs") == '["graph"]'
+    assert 'op: "aten::linear"' in text   # the graph as the GRAPHS tab receives it (pbtxt)
+
+
 def test_server_stops_when_the_body_raises(tmp_path):
     folder = write_line(tmp_path, n=3)
     with pytest.raises(RuntimeError, match="boom"):

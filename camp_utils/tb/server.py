@@ -364,6 +364,12 @@ class TensorBoardServer:
         with open_local(self.url + path.lstrip("/") + query, timeout=10) as reply:
             return json.loads(reply.read().decode("utf-8"))
 
+    def get_text(self, path: str, **params: str) -> str:
+        """GET ``<url><path>?<params>`` and return the answer as text (e.g. the Graphs plugin's graph, a pbtxt)."""
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        with open_local(self.url + path.lstrip("/") + query, timeout=10) as reply:
+            return reply.read().decode("utf-8")
+
     def runs(self) -> list[str]:
         """Run names the server lists (``/data/runs``)."""
         return self.get_json("data/runs")
