@@ -504,3 +504,34 @@ def test_the_explorer_reads_milestones_in_any_order_and_with_semicolons():
     box = explorer("MultiStepLR", epochs=100)
     box.controls["milestones"].value = "60; 20, 20"
     assert "lr from 0.001 to 0.1" in box.text.value  # two cuts by 0.1: both milestones were read
+
+
+# ---- the explorer's catalogue: every control checked when it is made
+@pytest.mark.parametrize("kwargs, message", [
+    ({"kind": "slider", "default": 1}, "kind must be one of int, float, log, choice, text"),
+    ({"kind": "int", "default": 5, "low": 10, "high": 1}, "needs low < high"),
+    ({"kind": "float", "default": 2.0, "low": 0.0, "high": 1.0}, r"default 2\.0 is not a number in \[0\.0, 1\.0\]"),
+    ({"kind": "log", "default": 0.1, "low": 0.0, "high": 1.0}, "a log slider needs low > 0"),
+    ({"kind": "int", "default": 2.5, "low": 1, "high": 5}, "an int slider needs whole numbers"),
+    ({"kind": "choice", "default": "cos", "options": ("linear",)}, "is not one of the options"),
+    ({"kind": "text", "default": 50}, "a text box needs a str default"),
+    ({"kind": "float", "default": True, "low": 0.0, "high": 1.0}, "is not a number"),
+])
+def test_a_bad_explorer_control_fails_when_it_is_made(kwargs, message):
+    from camp_utils.schedules.explorer_widget import Slider
+    with pytest.raises(ValueError, match=message):
+        Slider("x", **kwargs)
+
+
+def test_every_catalogue_entry_builds_its_scheduler_from_its_defaults():
+    from camp_utils.schedules.explorer_widget import (
+        EXPLORER_SCHEDULERS,
+        SLIDER_KINDS,
+        _explore_trace,
+        _explorer_catalogue,
+    )
+    catalogue = _explorer_catalogue()
+    assert list(catalogue) == list(EXPLORER_SCHEDULERS)
+    for name, (sliders, _) in catalogue.items():
+        assert {s.kind for s in sliders} <= set(SLIDER_KINDS)
+        assert len(_explore_trace(name, {}, epochs=20, steps_per_epoch=2, lr=0.1)) == 40, name

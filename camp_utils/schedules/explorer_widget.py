@@ -13,12 +13,22 @@ from ..checks import check_choice, check_int, check_number
 from .plots import plot_trace
 from .trace import Trace, trace
 
-__all__ = ["explorer", "ScheduleExplorer", "EXPLORER_SCHEDULERS", "Slider"]
+__all__ = ["explorer", "ScheduleExplorer", "EXPLORER_SCHEDULERS", "Slider", "SLIDER_KINDS"]
+
+
+SLIDER_KINDS = ("int", "float", "log", "choice", "text")
+"""The controls the explorer can draw: a slider (``int``, ``float``, ``log``: log-scale), a menu, a text box."""
 
 
 @dataclass(frozen=True)
 class Slider:
-    """One explorer control: ``kind`` is ``"int"``, ``"float"``, ``"log"`` (log-scale float) or ``"choice"``."""
+    """One explorer control: ``kind`` is one of :data:`SLIDER_KINDS`; checked when it is made.
+
+    Numeric kinds need ``low < high`` with the default between them (``log``:
+    ``low > 0``), a ``choice`` needs its default among ``options``, a ``text``
+    a string default; a catalogue entry with a bad control fails at import of
+    the catalogue, not with a widget error in a learner's notebook.
+    """
 
     name: str
     kind: str
@@ -27,6 +37,26 @@ class Slider:
     high: float | None = None
     step: float | None = None
     options: tuple = ()
+
+    def __post_init__(self) -> None:
+        where = f"Slider {self.name!r}"
+        if self.kind not in SLIDER_KINDS:
+            raise ValueError(f"{where}: kind must be one of {', '.join(SLIDER_KINDS)}, got {self.kind!r}")
+        if self.kind in ("int", "float", "log"):
+            if self.low is None or self.high is None or not self.low < self.high:
+                raise ValueError(f"{where}: a {self.kind} slider needs low < high, got {self.low}, {self.high}")
+            if self.kind == "log" and self.low <= 0:
+                raise ValueError(f"{where}: a log slider needs low > 0, got {self.low}")
+            if isinstance(self.default, bool) or not isinstance(self.default, (int, float)) or \
+                    not self.low <= self.default <= self.high:
+                raise ValueError(f"{where}: default {self.default!r} is not a number in [{self.low}, {self.high}]")
+            if self.kind == "int" and not all(float(v).is_integer() for v in (self.default, self.low, self.high)):
+                raise ValueError(f"{where}: an int slider needs whole numbers, got {self.default}, {self.low}, "
+                                 f"{self.high}")
+        elif self.kind == "choice" and self.default not in self.options:
+            raise ValueError(f"{where}: default {self.default!r} is not one of the options {self.options}")
+        elif self.kind == "text" and not isinstance(self.default, str):
+            raise ValueError(f"{where}: a text box needs a str default, got {type(self.default).__name__}")
 
 
 def _plateau_metric(epochs: int) -> list[float]:
