@@ -279,8 +279,25 @@ def test_the_terminal_commands_of_lessons_19_to_21_run_where_the_lessons_say(lab
             runs = json.loads(reply.read())
         assert "21/ddp/rank0" in runs, runs  # written by the torchrun above, into the project's runs/
         lab.terminal_output(name, "\x03", until=None)  # Ctrl+C stops it, as lesson 20 says
-        time.sleep(2)  # (what is typed with Ctrl+C is thrown away by the terminal: type the check after it)
-        out = typed(name, "true")
+        stopped = time.monotonic() + 60
+        while time.monotonic() < stopped:  # it has stopped once its port no longer answers
+            try:
+                opener.open(request, timeout=5).close()
+            except OSError:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("Ctrl+C did not stop TensorBoard within 60 s")
+        # What is typed while the program is still exiting is thrown away by the terminal: give it a moment,
+        # and type the check again if it was (each try waits for its own mark).
+        for attempt in range(3):
+            time.sleep(2)
+            try:
+                out = typed(name, "true", timeout=30)
+                break
+            except TimeoutError:
+                if attempt == 2:
+                    raise
         assert "exit=0" in out, out
         folder = re.search(r"at=(/[^\r\n]*)", typed(name, 'echo "at=$(pwd)"')).group(1)
         assert Path(folder) == lab.base, "cd .. reaches the project folder"
