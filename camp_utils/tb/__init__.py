@@ -1,6 +1,6 @@
 """TensorBoard helpers shared by every TensorBoard lesson.
 
-Seven public modules, each named after what it holds:
+Eight public modules, each named after what it holds:
 
 * :mod:`.runs` -- :func:`run_writer`, a ``SummaryWriter`` for ``runs/<lesson>/<experiment>``;
 * :mod:`.events` -- :func:`read_scalars` / :func:`read_histograms`, event files
@@ -15,6 +15,9 @@ Seven public modules, each named after what it holds:
 * :mod:`.proxy` -- the ``%tensorboard`` frame through JupyterLab's own port
   (jupyter-server-proxy), for a JupyterLab on another machine;
 * :mod:`.install` -- :func:`check_install`: is everything there?
+* :mod:`.static` -- where the ``%tensorboard`` frame cannot go (VS Code, Kaggle, ...):
+  :func:`plot_scalars` draws the SCALARS tab from the event files, smoothed as
+  TensorBoard smooths; :func:`diagnose_tensorboard` names the cause that applies.
 
 Their private building blocks: :mod:`._records` (the record framing of event
 files, checksums and damage reports) and :mod:`._reader` (the one loader
@@ -38,6 +41,7 @@ from .notebook import (
 )
 from .runs import NullWriter, run_dir, run_writer
 from .server import TensorBoardServer, data_location
+from .static import diagnose_tensorboard, plot_scalars, smooth_like_tensorboard
 
 __all__ = [
     "run_dir", "run_writer", "NullWriter", "Scalars", "Histogram", "read_scalars", "read_histograms",
@@ -46,4 +50,5 @@ __all__ = [
     "TensorBoardServer", "data_location", "find_tensorboard_program", "configure_tensorboard_program",
     "notebook_tensorboards", "forget_dead_tensorboards", "stop_notebook_tensorboards",
     "SESSION_VARIABLE", "stop_session_tensorboards", "InstallReport", "check_install",
+    "plot_scalars", "diagnose_tensorboard", "smooth_like_tensorboard",
 ]
