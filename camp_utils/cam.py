@@ -36,17 +36,19 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_number
+from .checks import check_choice, check_int, check_number
 from .hooks import find_layer
 from .state import eval_mode as _eval_mode
 
-__all__ = ["cam", "grad_cam", "grad_cam_pp", "overlay", "pointing_game", "mask_score"]
+__all__ = ["cam", "grad_cam", "grad_cam_pp", "overlay", "pointing_game", "mask_score", "Faithfulness",
+           "faithfulness"]
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -627,3 +629,108 @@ def mask_score(heatmaps: torch.Tensor, masks: torch.Tensor) -> float:
     on_object = (maps * masks.cpu().float()).sum((1, 2))
     share = torch.where(total > 0, on_object / torch.where(total > 0, total, torch.ones_like(total)), 0.0)
     return float(share.mean())
+
+
+@dataclass(frozen=True)
+class Faithfulness:
+    """Deletion and insertion curves of a batch of maps (Petsiuk et al., 2018, RISE), averaged over the images.
+
+    Attributes:
+        fractions: the share of pixels replaced at each step, from 0 to 1.
+        deletion: the mean probability of the explained class as the pixels the
+            maps rank highest are replaced by the baseline first.
+        insertion: the same, starting from the baseline and putting the highest-ranked pixels back first.
+        deletion_auc: area under ``deletion`` (lower: the maps found what the decision rests on).
+        insertion_auc: area under ``insertion`` (higher is better).
+        empty_maps: maps that rank nothing (every pixel equal, e.g. all zeros): left out of the means.
+    """
+
+    fractions: list[float]
+    deletion: list[float]
+    insertion: list[float]
+    deletion_auc: float
+    insertion_auc: float
+    empty_maps: int
+
+
+def _input_baseline(images: torch.Tensor, baseline: str) -> torch.Tensor:
+    if baseline == "mean":  # each image's own mean colour
+        return images.mean((2, 3), keepdim=True).expand_as(images)
+    if baseline == "zeros":
+        return torch.zeros_like(images)
+    blurred = torch.nn.functional.avg_pool2d(images, 11, stride=1, padding=5, count_include_pad=False)
+    return blurred
+
+
+@torch.no_grad()
+def faithfulness(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor, classes: torch.Tensor, *,
+                 steps: int = 16, baseline: str = "mean") -> Faithfulness:
+    """How much the model's decision rests on the pixels a map ranks highest: deletion and insertion curves.
+
+    For each image, its pixels are ranked by the map (highest first). Deletion
+    replaces the top ``k/steps`` of them by ``baseline`` and records the
+    softmax probability of the explained class, for ``k = 0 .. steps``;
+    insertion starts from the baseline image and puts the top pixels back. A
+    faithful map makes the probability fall fast under deletion and rise fast
+    under insertion. Localisation scores (:func:`pointing_game`, :func:`mask_score`)
+    ask whether a map sits on the object; these ask whether the *model* needs
+    what the map shows -- compare both with a random and a centred map.
+
+    Args:
+        model: the classifier; run in eval mode (every module's own flag given back).
+        images: ``(B, C, H, W)`` inputs as the model takes them (normalised).
+        heatmaps: ``(B, h, w)`` maps; resized (bilinear) to ``H x W`` if they differ.
+        classes: ``(B,)`` the explained class of each image.
+        steps: number of steps from nothing to everything replaced (>= 2).
+        baseline: what replaces a pixel: ``"mean"`` (the image's own mean colour),
+            ``"blur"`` (an 11 x 11 box blur of the image) or ``"zeros"`` (0 in the
+            model's input space: the dataset's mean colour after normalisation).
+
+    Raises:
+        ValueError: shapes that do not match, a class out of range, bad ``steps``
+            or ``baseline``, NaN/inf in a map, or no map that ranks anything.
+    """
+    _check_images(images)
+    maps = _check_maps(heatmaps, "heatmaps")
+    steps = check_int(steps, "steps", minimum=2, what="steps from nothing to everything replaced")
+    baseline = check_choice(baseline, "baseline", {"mean": "the image's mean colour", "blur": "a blurred image",
+                                                   "zeros": "0 in input space"})
+    batch, _, height, width = images.shape
+    if len(maps) != batch:
+        raise ValueError(f"heatmaps holds {len(maps)} maps for {batch} images")
+    if not isinstance(classes, torch.Tensor) or classes.shape != (batch,) or classes.is_floating_point():
+        raise ValueError(f"classes must be a ({batch},) tensor of class indices, got {_describe(classes)}")
+    if maps.shape[1:] != (height, width):
+        maps = torch.nn.functional.interpolate(maps[:, None], size=(height, width), mode="bilinear",
+                                               align_corners=False)[:, 0]
+    flat = maps.reshape(batch, -1)
+    ranked = flat.amax(1) > flat.amin(1)
+    if not ranked.any():
+        raise ValueError("no map ranks any pixel above another (all maps are constant, e.g. all zeros): "
+                         "there is nothing to delete first")
+    device = _model_device(model, images.device)
+    x = images[ranked].to(device)
+    order = flat[ranked].argsort(1, descending=True, stable=True).to(device)
+    explained = classes[ranked].to(device)
+    base = _input_baseline(x, baseline)
+    n, pixels = len(x), height * width
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(pixels, device=device).expand(n, -1))  # rank[i, p]: place of pixel p
+    fractions = [k / steps for k in range(steps + 1)]
+    curves = {"deletion": [], "insertion": []}
+    with _eval_mode(model):
+        logits = model(x)
+        classes_count = logits.shape[1]
+        if bool(((explained < 0) | (explained >= classes_count)).any()):
+            raise ValueError(f"classes must lie in 0..{classes_count - 1} for this model")
+        for fraction in fractions:
+            top = (rank < round(fraction * pixels)).reshape(n, 1, height, width)
+            for kind, changed in (("deletion", torch.where(top, base, x)), ("insertion", torch.where(top, x, base))):
+                probs = model(changed).softmax(1).gather(1, explained[:, None])[:, 0]
+                curves[kind].append(float(probs.mean()))
+
+    def area(values: list[float]) -> float:
+        return float(sum((a + b) / 2 for a, b in zip(values, values[1:])) / steps)
+
+    return Faithfulness(fractions, curves["deletion"], curves["insertion"], area(curves["deletion"]),
+                        area(curves["insertion"]), int((~ranked).sum()))
