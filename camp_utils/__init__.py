@@ -18,7 +18,8 @@ Modules, one concept each:
 * :mod:`camp_utils.plot` -- plotting boilerplate for the notebooks;
 * :mod:`camp_utils.hooks` -- find a layer by name; ``FeatureExtractor`` records layer outputs (copies),
   hooks always removed;
-* :mod:`camp_utils.cam` -- CAM, Grad-CAM, Grad-CAM++, overlays, pointing game and mask score;
+* :mod:`camp_utils.cam` -- CAM, Grad-CAM, Grad-CAM++, overlays, pointing game, mask score and faithfulness
+  (deletion and insertion curves);
 * :mod:`camp_utils.distributed` -- the same code under ``torchrun``: DDP, global figures, one writer, ``shutdown``;
 * :mod:`camp_utils.homework` and :mod:`camp_utils.exercises` -- the checkers of the homework and of the
   exercises a program can judge;

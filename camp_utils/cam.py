@@ -7,6 +7,7 @@
 * :func:`grad_cam_pp` -- Grad-CAM++ (Chattopadhay et al., 2018);
 * :func:`overlay` -- a heat map blended over an image, for display;
 * :func:`pointing_game`, :func:`mask_score` -- do the maps point at the object?
+* :func:`faithfulness` -- does the model need what they point at? (deletion and insertion curves)
 
 Shared conventions of the three map functions:
 
@@ -710,7 +711,7 @@ def faithfulness(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
                          "there is nothing to delete first")
     device = _model_device(model, images.device)
     x = images[ranked].to(device)
-    order = flat[ranked].argsort(1, descending=True, stable=True).to(device)
+    order = flat[ranked].argsort(dim=1, descending=True, stable=True).to(device)
     explained = classes[ranked].to(device)
     base = _input_baseline(x, baseline)
     n, pixels = len(x), height * width

@@ -464,3 +464,69 @@ def test_an_unexpected_error_while_listing_layers_is_not_swallowed():
     with pytest.raises(KeyError, match="bug"):
         grad_cam(model, torch.randn(1, 3, 4, 4), "flat")
     assert all(not m._forward_hooks for m in model.modules())
+
+
+# ---- faithfulness: deletion and insertion curves -------------------------------------------------------------
+
+class _TopLeft(torch.nn.Module):
+    """Class 0's logit is 4x the mean of the top-left quarter of channel 0; class 1's is 0."""
+
+    def forward(self, x):
+        evidence = 4 * x[:, 0, :4, :4].mean((1, 2))
+        return torch.stack([evidence, torch.zeros_like(evidence)], 1)
+
+
+def _bright_top_left(n=6):
+    images = torch.zeros(n, 1, 8, 8)
+    images[:, :, :4, :4] = 1.0
+    return images
+
+
+def test_a_map_on_the_evidence_deletes_and_inserts_faster_than_one_elsewhere():
+    from camp_utils.cam import faithfulness
+    images, classes = _bright_top_left(), torch.zeros(6, dtype=torch.long)
+    on = torch.zeros(6, 8, 8)
+    on[:, :4, :4] = 1.0
+    elsewhere = torch.zeros(6, 8, 8)
+    elsewhere[:, 4:, 4:] = 1.0
+    good = faithfulness(_TopLeft(), images, on, classes, steps=4, baseline="zeros")
+    bad = faithfulness(_TopLeft(), images, elsewhere, classes, steps=4, baseline="zeros")
+    assert good.fractions == [0, 0.25, 0.5, 0.75, 1.0]
+    assert good.deletion[0] == bad.deletion[0] == pytest.approx(torch.tensor([4.0, 0.0]).softmax(0)[0].item())
+    assert good.deletion[1] == pytest.approx(0.5)   # the whole quarter replaced by 0: both logits 0
+    assert good.deletion_auc < bad.deletion_auc and good.insertion_auc > bad.insertion_auc
+    assert good.empty_maps == 0
+
+
+def test_maps_that_rank_nothing_are_left_out_and_counted():
+    from camp_utils.cam import faithfulness
+    images, classes = _bright_top_left(), torch.zeros(6, dtype=torch.long)
+    maps = torch.zeros(6, 8, 8)
+    maps[:4, :4, :4] = 1.0   # two maps all zeros
+    assert faithfulness(_TopLeft(), images, maps, classes, steps=2, baseline="zeros").empty_maps == 2
+    with pytest.raises(ValueError, match="no map ranks any pixel"):
+        faithfulness(_TopLeft(), images, torch.zeros(6, 8, 8), classes)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"heatmaps": torch.rand(5, 8, 8)}, "heatmaps holds 5 maps for 6 images"),
+    ({"classes": torch.zeros(6)}, r"classes must be a \(6,\) tensor of class indices"),
+    ({"classes": torch.full((6,), 2)}, r"classes must lie in 0\.\.1"),
+    ({"steps": 1}, "steps"),
+    ({"baseline": "grey"}, "baseline"),
+])
+def test_bad_faithfulness_arguments_are_named(kwargs, message):
+    from camp_utils.cam import faithfulness
+    args = {"heatmaps": torch.rand(6, 8, 8), "classes": torch.zeros(6, dtype=torch.long)} | kwargs
+    rest = {k: v for k, v in args.items() if k in ("steps", "baseline")}
+    with pytest.raises(ValueError, match=message):
+        faithfulness(_TopLeft(), _bright_top_left(), args["heatmaps"], args["classes"], **rest)
+
+
+def test_maps_of_another_size_are_resized_to_the_images():
+    from camp_utils.cam import faithfulness
+    small = torch.zeros(6, 2, 2)
+    small[:, 0, 0] = 1.0   # the top-left quarter, at a quarter of the resolution
+    result = faithfulness(_TopLeft(), _bright_top_left(), small, torch.zeros(6, dtype=torch.long), steps=4,
+                          baseline="zeros")
+    assert result.deletion[1] == pytest.approx(0.5)
