@@ -276,7 +276,8 @@ class _Lab:
         async def talk() -> str:
             url = f"ws://127.0.0.1:{self.port}/terminals/websocket/{name}?token={self.token}"
             connection = await websocket_connect(url)
-            connection.write_message(json.dumps(["stdin", typed]))
+            # Wait until the message is sent: closing the connection at once (until=None) could drop it.
+            await connection.write_message(json.dumps(["stdin", typed]))
             seen = ""
             while until is not None and until not in seen:
                 message = await asyncio.wait_for(connection.read_message(), timeout)

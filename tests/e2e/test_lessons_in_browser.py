@@ -287,7 +287,7 @@ def test_the_terminal_commands_of_lessons_19_to_21_run_where_the_lessons_say(lab
                 break
             time.sleep(0.5)
         else:
-            raise AssertionError("Ctrl+C did not stop TensorBoard within 60 s")
+            raise AssertionError("Ctrl+C did not stop TensorBoard within 60 s (or the terminal never received it)")
         # What is typed while the program is still exiting is thrown away by the terminal: give it a moment,
         # and type the check again if it was (each try waits for its own mark).
         for attempt in range(3):
