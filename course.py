@@ -318,6 +318,24 @@ def terminal_args(env: dict[str, str]) -> list[str]:
     return [f"--ServerApp.terminado_settings=shell_command={shlex.join(command)}"]
 
 
+def default_interrupt() -> None:
+    """Run in a child process before it starts (POSIX): Ctrl+C back to its default, which interrupts.
+
+    A program started in the background by a non-interactive shell (``python course.py lab &``,
+    ``nohup``, some CI runners) inherits SIGINT *ignored*, and so would every program run in
+    JupyterLab's terminals: Ctrl+C would not stop ``tensorboard`` or ``torchrun`` there, although
+    lesson 20 says it does.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interruptible() -> dict:
+    """``subprocess`` keyword arguments that give the child the default Ctrl+C (see :func:`default_interrupt`)."""
+    return {"preexec_fn": default_interrupt} if os.name == "posix" else {}
+
+
 def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
     copied = copy_new_lessons()
     if copied:
@@ -339,7 +357,7 @@ def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
     command = lab_command(python, LEARNER_NOTEBOOKS, extra)
     if "--allow-root" in command and "--allow-root" not in extra:
         print("Running as root (e.g. in a container): passing --allow-root to JupyterLab.", flush=True)
-    return subprocess.call(command, cwd=LEARNER_NOTEBOOKS, env=env)
+    return subprocess.call(command, cwd=LEARNER_NOTEBOOKS, env=env, **interruptible())
 
 
 def cmd_refresh(python: Path, extra: list[str]) -> int:

@@ -351,3 +351,22 @@ def test_a_terminal_runs_the_courses_python_tensorboard_and_torchrun(course, tmp
     scripts = course.scripts_folder(python)
     assert found == [str(scripts / p) for p in ("python", "tensorboard", "torchrun")], seen
     assert (scripts / "tensorboard").exists() and (scripts / "torchrun").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT dispositions are inherited this way on POSIX only")
+def test_jupyterlab_gets_a_working_ctrl_c_even_when_course_py_was_started_with_it_ignored(course):
+    # A shell's background job (`python course.py lab &`, nohup, some CI runners) ignores SIGINT, and so would
+    # every program in JupyterLab's terminals: Ctrl+C would not stop tensorboard there. cmd_lab starts JupyterLab
+    # with course.interruptible(), which gives the child the default disposition back.
+    import signal
+    import subprocess
+    import sys
+    probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        plain = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+        fixed = subprocess.run(probe, capture_output=True, text=True, check=True,
+                               **course.interruptible()).stdout.strip()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert plain == "True" and fixed == "False"

@@ -216,7 +216,8 @@ class _Lab:
         ])
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(command, cwd=self.learner, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)  # as course.py lab
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        **course.interruptible())  # as course.py lab: Ctrl+C works in terminals
         log.close()
         server_file = runtime / f"jpserver-{self.process.pid}.json"
         deadline = time.monotonic() + 90
