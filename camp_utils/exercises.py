@@ -195,9 +195,10 @@ def _check_23_4(answer) -> tuple[bool, str]:
         return False, say("ex23_4.in_place")
     if returned is None:
         return False, say("ex23_4.returns_none")
-    if not isinstance(returned, torch.Tensor) or returned.shape != output.shape:
-        got = tuple(returned.shape) if isinstance(returned, torch.Tensor) else type(returned).__name__
-        return False, say("ex23_4.shape", got=got, expected=tuple(output.shape))
+    if not isinstance(returned, torch.Tensor):
+        return False, say("ex23_4.not_tensor", kind=type(returned).__name__, expected=tuple(output.shape))
+    if returned.shape != output.shape:
+        return False, say("ex23_4.shape", got=tuple(returned.shape), expected=tuple(output.shape))
     zeroed = [c for c in range(output.shape[1]) if bool((returned[:, c] == 0).all()) and bool(output[:, c].any())]
     if len(zeroed) != 8:
         return False, say("ex23_4.zeroed", count=len(zeroed))

@@ -635,6 +635,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这个 hook 原地修改了输出：网络算出的那个张量也被改了（后面的 hook 或 autograd 可能还持有它）；"
               "请修改 output.clone() 并返回它",
     },
+    "ex23_4.not_tensor": {
+        "en": "the hook returns a {kind}, not a tensor: return the edited copy of the output, a tensor of shape "
+              "{expected}",
+        "zh": "这个 hook 返回的是 {kind}，而不是张量：请返回修改后的输出副本，即形状为 {expected} 的张量",
+    },
     "ex23_4.shape": {
         "en": "the hook returns a tensor of shape {got}, not the output's {expected}",
         "zh": "这个 hook 返回的张量形状是 {got}，而不是输出的 {expected}",

@@ -3,6 +3,7 @@ import tempfile
 import uuid
 
 import pytest
+from script_loader import load_script
 
 from camp_utils.tb import SESSION_VARIABLE
 
@@ -21,6 +22,12 @@ def own_session_and_tensorboard_records(tmp_path_factory, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     monkeypatch.setenv(SESSION_VARIABLE, f"test-{uuid.uuid4().hex}")
     return private_tmp
+
+
+@pytest.fixture(scope="module")
+def course():
+    """course.py loaded as a module (one copy per test module)."""
+    return load_script("course.py", "course_script")
 
 
 @pytest.fixture

@@ -119,6 +119,32 @@ def test_loaders_reject_unknown_split_and_bad_batch_size():
         data.shapes_loaders(0)
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_tensor_loader_gives_the_usual_loaders_batches_in_its_order(shuffle):
+    dataset = torch.utils.data.TensorDataset(torch.randn(70, 3, 4, 4), torch.arange(70))
+    torch.manual_seed(3)
+    usual = [list(batch) for _ in range(2) for batch in torch.utils.data.DataLoader(dataset, 16, shuffle=shuffle)]
+    after_usual = torch.rand(1)
+    torch.manual_seed(3)
+    loader = data.tensor_loader(dataset, 16, shuffle=shuffle)
+    ours = [list(batch) for _ in range(2) for batch in loader]
+    assert len(loader) == 5 and [len(b[1]) for b in ours] == [16, 16, 16, 16, 6] * 2
+    assert all(torch.equal(u, o) for ub, ob in zip(usual, ours, strict=True) for u, o in zip(ub, ob, strict=True))
+    assert torch.equal(torch.rand(1), after_usual)  # the same draws from the global random state
+    first, second = ours[0][1], ours[5][1]
+    assert torch.equal(first, second) != shuffle  # a new order every pass only when shuffling
+
+
+def test_tensor_loader_explains_bad_arguments(train):
+    tensors = torch.utils.data.TensorDataset(torch.zeros(4, 1))
+    with pytest.raises(ValueError, match="dataset must be a torch.utils.data.TensorDataset.*got ShapesDataset"):
+        data.tensor_loader(train, 8)
+    with pytest.raises(ValueError, match="batch_size"):
+        data.tensor_loader(tensors, 0)
+    with pytest.raises(ValueError, match="shuffle must be True or False"):
+        data.tensor_loader(tensors, 2, shuffle="yes")
+
+
 def test_denormalize_inverts_normalize():
     images = torch.rand(4, 3, 8, 8)
     mean, std = (0.4, 0.5, 0.6), (0.2, 0.3, 0.25)

@@ -1,5 +1,4 @@
 """fit, lr_find and run_writer under torchrun: two processes on CPU (gloo), checked against one process."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -8,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from script_loader import load_script
 
 from camp_utils.tb import read_scalars
 
@@ -15,10 +15,7 @@ SCRIPT = Path(__file__).resolve().parent / "ddp" / "two_processes.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("two_processes", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 @pytest.fixture(scope="module")

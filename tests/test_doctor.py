@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import os
 import subprocess
 import sys
@@ -89,14 +88,6 @@ def test_main_prints_every_finding_and_fails_on_a_problem(capsys):
 
 
 # ---- course.py's own checks (they need no install), and the command as the README writes it
-@pytest.fixture(scope="module")
-def course():
-    spec = importlib.util.spec_from_file_location("course_script", ROOT / "course.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def local_index():
     class Index(http.server.BaseHTTPRequestHandler):   # answers every page, as an index's root does

@@ -201,7 +201,9 @@ def test_a_hook_that_returns_an_edited_copy_is_correct():
     (lambda top8: (lambda module, args, output: None), "returns None"),
     (lambda top8: _zero(top8[:7]), "sets 7 channels to zero, not 8"),
     (lambda top8: (lambda module, args, output: _zero(top8)(module, args, output) * 2), "also changes channels"),
-    (lambda top8: (lambda module, args, output: output.mean((2, 3))), "returns a tensor of shape"),
+    (lambda top8: (lambda module, args, output: output.mean((2, 3))), "returns a tensor of shape (16, 64)"),
+    (lambda top8: (lambda module, args, output: (_zero(top8)(module, args, output),)),
+     "returns a tuple, not a tensor: return the edited copy of the output, a tensor of shape (16, 64, 8, 8)"),
     (lambda top8: (lambda module, args, output: output[:, 99]), "raised IndexError"),
 ])
 def test_wrong_hooks_are_named(hook, message):

@@ -1,11 +1,11 @@
 """camp_utils' learner-facing messages: English by default, Chinese with CAMP_LANG=zh."""
-import importlib.util
 import re
 import warnings
 from pathlib import Path
 
 import pytest
 import torch
+from script_loader import load_script
 
 from camp_utils import messages
 from camp_utils.homework import HomeworkResult, check_homework
@@ -117,9 +117,7 @@ def test_homework_verdicts_speak_chinese_with_camp_lang_zh(lang, tmp_path):
 
 
 def test_course_lab_lang_zh_sets_camp_lang(monkeypatch, tmp_path):
-    spec = importlib.util.spec_from_file_location("course_script_messages", ROOT / "course.py")
-    course = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(course)
+    course = load_script("course.py", "course_script_messages")
     seen = {}
     monkeypatch.setattr(course, "copy_new_lessons", lambda: [])
     monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)

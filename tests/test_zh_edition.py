@@ -10,7 +10,6 @@ strings and everything else must be the English bytes. Because the Chinese code
 is no longer the English file, the full ``python course.py test`` also executes
 the Chinese notebooks under nbval (``notebooks/conftest.py``, ``CAMP_TEST_ZH=1``).
 """
-import importlib.util
 import io
 import json
 import os
@@ -21,12 +20,10 @@ import tokenize
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("build_zh", ROOT / "tools" / "build_zh.py")
-build_zh = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("build_zh", build_zh)  # dataclasses look their module up there
-_spec.loader.exec_module(build_zh)
+build_zh = sys.modules.get("build_zh") or load_script("tools/build_zh.py", register=True)  # dataclasses need it there
 
 LESSONS = build_zh.lessons(ROOT)
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -411,10 +408,7 @@ def test_the_chinese_notebooks_comments_are_chinese(lesson):
 
 
 def _course_script():
-    spec = importlib.util.spec_from_file_location("course_script_zh", ROOT / "course.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("course.py", "course_script_zh")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -466,10 +460,7 @@ def test_the_full_test_run_executes_the_chinese_notebooks_in_english_and_portabl
 
 def test_notebooks_conftest_collects_zh_only_when_asked(monkeypatch):
     def collect_ignore():
-        spec = importlib.util.spec_from_file_location("notebooks_conftest", ROOT / "notebooks" / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.collect_ignore
+        return load_script("notebooks/conftest.py", "notebooks_conftest").collect_ignore
 
     monkeypatch.delenv("CAMP_TEST_ZH", raising=False)
     assert collect_ignore() == ["zh"]
@@ -480,9 +471,7 @@ def test_notebooks_conftest_collects_zh_only_when_asked(monkeypatch):
 
 
 def test_the_chinese_notebooks_run_right_after_the_english_lessons():
-    spec = importlib.util.spec_from_file_location("notebooks_conftest_order", ROOT / "notebooks" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("notebooks/conftest.py", "notebooks_conftest_order")
     nb = ROOT / "notebooks"
     paths = [ROOT / "tests" / "test_x.py", nb / "solutions" / "20_s.ipynb", nb / "20_a.ipynb", nb / "20_a.ipynb",
              nb / "21_b.ipynb", nb / "zh" / "20_a.ipynb", nb / "zh" / "21_b.ipynb"]

@@ -33,6 +33,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "e2e-screenshots"  # git-ignored (build/)
@@ -51,10 +52,7 @@ _skip_reason: str | None = None
 
 
 def _load_course():
-    spec = importlib.util.spec_from_file_location("course_script", ROOT / "course.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("course.py", "course_script")
 
 
 def find_chromium() -> str | None:
