@@ -530,47 +530,103 @@ def package_index(env: dict[str, str] | None = None) -> str:
     return "https://pypi.org/simple"
 
 
-def index_finding(url: str, timeout: float = 8.0) -> tuple[str, str, str]:
-    """``(status, detail, fix)`` for the package index at ``url``: does it answer?"""
+# `doctor`'s own lines (before any install, so not camp_utils.messages): English, or Chinese with
+# CAMP_LANG=zh (`doctor --lang zh` sets it, for camp_utils.doctor's lines too). Same layout as
+# camp_utils.doctor.Finding: "[{status:7}] ..." in English, two-character status words in Chinese.
+DOCTOR_TEXTS = {
+    "line_ok": {"en": "[ok     ] {detail}", "zh": "[正常] {detail}"},
+    "line_note": {"en": "[note   ] {detail}", "zh": "[提示] {detail}"},
+    "line_problem": {"en": "[problem] {detail}", "zh": "[问题] {detail}"},
+    "fix": {"en": "          fix: {fix}", "zh": "       解决办法：{fix}"},
+    "python_old": {"en": "Python {version} runs course.py; the course needs {need} or newer",
+                   "zh": "运行 course.py 的是 Python {version}；课程需要 Python {need} 或更新的版本"},
+    "python_old_fix": {"en": "install Python {need}+ (python.org); on Windows `py -{need} course.py doctor`",
+                       "zh": "请安装 Python {need}+（python.org）；在 Windows 上可以用 `py -{need} course.py doctor`"},
+    "python_ok": {"en": "Python {version} ({executable})", "zh": "Python {version}（{executable}）"},
+    "index_ok": {"en": "the package index {url} answers", "zh": "包索引 {url} 可以连上"},
+    "index_down": {"en": "the package index {url} does not answer ({reason}): setup and new installs need it; "
+                         "the course, once installed, runs offline",
+                   "zh": "包索引 {url} 连不上（{reason}）：安装课程环境和安装新的包都需要它；课程装好之后可以离线使用"},
+    "index_down_fix": {"en": "connect, or use a mirror you can reach, e.g. "
+                             "PIP_INDEX_URL=https://pypi.tuna.tsinghua.edu.cn/simple "
+                             "(README.zh-CN.md shows it for bash/zsh, cmd and PowerShell)",
+                       "zh": "请联网，或者使用一个你能连上的镜像，例如 PIP_INDEX_URL=https://pypi.tuna.tsinghua.edu.cn/simple"
+                             "（README.zh-CN.md 里有 bash/zsh、cmd 和 PowerShell 的写法）"},
+    "no_env": {"en": "no course environment yet ({folder}/ is missing)", "zh": "还没有课程环境（{folder}/ 不存在）"},
+    "no_env_fix": {"en": "python course.py setup (or lab, which sets up first)",
+                   "zh": "python course.py setup（或者 lab，它会先安装环境）"},
+    "env_failed": {"en": "(the environment's checks above end with their own count: problems there are marked "
+                         "[problem]; an error instead means the course's packages are not installed: python course.py "
+                         "setup)",
+                   "zh": "（上面课程环境里的检查以它们自己的统计结尾：那里的问题标为 [问题]；如果看到的是报错，"
+                         "说明课程需要的包还没有安装：python course.py setup）"},
+}
+
+
+def doctor_language(env: dict[str, str] | None = None) -> str:
+    """``"zh"`` where ``$CAMP_LANG`` is Simplified Chinese (``zh``, ``zh_CN``, ``zh-Hans``, ...), else ``"en"``.
+
+    The same values as camp_utils.messages.language(), which also warns about an unknown one.
+    """
+    value = (os.environ if env is None else env).get("CAMP_LANG", "").strip().lower()
+    base = value.replace("-", "_").split(".")[0].split("@")[0]  # zh_CN.UTF-8 -> zh_cn
+    return "zh" if base in ("zh", "zh_cn", "zh_sg", "zh_hans", "zh_hans_cn") else "en"
+
+
+def doctor_text(key: str, lang: str = "en", **fields) -> str:
+    """``DOCTOR_TEXTS[key]`` in ``lang`` with ``fields`` filled in."""
+    return DOCTOR_TEXTS[key][lang].format(**fields)
+
+
+def doctor_line(status: str, detail: str, fix: str = "", lang: str = "en") -> str:
+    """One finding as ``doctor`` prints it (the layout of camp_utils.doctor.Finding, without a check name)."""
+    text = doctor_text(f"line_{status}", lang, detail=detail)
+    return text + ("\n" + doctor_text("fix", lang, fix=fix) if fix else "")
+
+
+def index_finding(url: str, timeout: float = 8.0, lang: str | None = None) -> tuple[str, str, str]:
+    """``(status, detail, fix)`` for the package index at ``url``: does it answer? (``lang``: ``$CAMP_LANG``'s)"""
     import urllib.error
     import urllib.request
 
+    lang = doctor_language() if lang is None else lang
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout):
             pass
-        return "ok", f"the package index {url} answers", ""
+        return "ok", doctor_text("index_ok", lang, url=url), ""
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
-        return ("problem", f"the package index {url} does not answer ({reason}): setup and new installs need it; "
-                           "the course, once installed, runs offline",
-                "connect, or use a mirror you can reach, e.g. PIP_INDEX_URL=https://pypi.tuna.tsinghua.edu.cn/simple "
-                "(README.zh-CN.md shows it for bash/zsh, cmd and PowerShell)")
+        return "problem", doctor_text("index_down", lang, url=url, reason=reason), doctor_text("index_down_fix", lang)
 
 
-def cmd_doctor(use_venv: bool) -> int:
-    """Check what could get in the way (Python, package index, then torch and friends); install nothing."""
+def cmd_doctor(use_venv: bool, lang: str | None = None) -> int:
+    """Check what could get in the way (Python, package index, then torch and friends); install nothing.
+
+    ``lang`` (``--lang``) sets ``CAMP_LANG`` for these lines and the environment's checks; ``None``: as set.
+    """
+    env = course_env()
+    if lang is not None:
+        env["CAMP_LANG"] = lang
+    lang = doctor_language(env)
     need = ".".join(map(str, MIN_PYTHON))
     findings = []
     version = sys.version.split()[0]
     if sys.version_info < MIN_PYTHON:
-        findings.append(("problem", f"Python {version} runs course.py; the course needs {need} or newer",
-                         f"install Python {need}+ (python.org); on Windows `py -{need} course.py doctor`"))
+        findings.append(("problem", doctor_text("python_old", lang, version=version, need=need),
+                         doctor_text("python_old_fix", lang, need=need)))
     else:
-        findings.append(("ok", f"Python {version} ({sys.executable})", ""))
-    findings.append(index_finding(package_index()))
+        findings.append(("ok", doctor_text("python_ok", lang, version=version, executable=sys.executable), ""))
+    findings.append(index_finding(package_index(), lang=lang))
     python = venv_python(VENV) if use_venv else Path(sys.executable)
     if not python.exists():
-        findings.append(("problem", f"no course environment yet ({VENV.name}/ is missing)",
-                         "python course.py setup (or lab, which sets up first)"))
+        findings.append(("problem", doctor_text("no_env", lang, folder=VENV.name), doctor_text("no_env_fix", lang)))
     for status, detail, fix in findings:
-        print(f"[{status:7}] {detail}" + (f"\n          fix: {fix}" if fix else ""), flush=True)
+        print(doctor_line(status, detail, fix, lang), flush=True)
     code = 1 if any(status == "problem" for status, _, _ in findings) else 0
     if python.exists():
-        checked = subprocess.call([str(python), "-m", "camp_utils.doctor"], cwd=ROOT, env=course_env())
+        checked = subprocess.call([str(python), "-m", "camp_utils.doctor"], cwd=ROOT, env=env)
         if checked != 0:
-            print("(the environment's checks above end with their own count: problems there are marked "
-                  "[problem]; an error instead means the course's packages are not installed: python course.py "
-                  "setup)", flush=True)
+            print(doctor_text("env_failed", lang), flush=True)
         code = code or checked
     return code
 
@@ -587,9 +643,10 @@ def main() -> int:
                              "doctor: check this machine and the environment, install nothing. "
                              "Other arguments go to JupyterLab / refresh / pytest / the executor.")
     parser.add_argument("--no-venv", action="store_true", help="use this Python instead of .venv/")
-    parser.add_argument("--lang", choices=["en", "zh"], default="en",
-                        help="lab/refresh: the English edition (en) or the Chinese one (zh, 中文版: my_notebooks/zh/, "
-                             "JupyterLab's interface in Chinese)")
+    parser.add_argument("--lang", choices=["en", "zh"], default=None,
+                        help="lab/refresh: the English edition (en, the default) or the Chinese one (zh, 中文版: "
+                             "my_notebooks/zh/, JupyterLab's interface in Chinese); doctor: its findings in that "
+                             "language (default: as CAMP_LANG says)")
     parser.add_argument("--portable", nargs="?", const="all", default=None, metavar="SETTINGS",
                         help="test: run the tests (default: the notebooks) once under each CPU kernel setting "
                              f"({', '.join(PORTABLE)}; 'all' or a comma-separated list; default all)")
@@ -599,15 +656,16 @@ def main() -> int:
     if ns.portable is not None:
         portable_settings(ns.portable)  # a typo fails before the install
     if ns.command == "doctor":  # checks only: it must work where the install does not
-        return cmd_doctor(not ns.no_venv)
+        return cmd_doctor(not ns.no_venv, ns.lang)
+    lang = ns.lang or "en"
     if ns.command == "refresh":  # plain file copies: no environment needed
-        names = [n if ns.lang == "en" or "/" in n or "\\" in n else f"zh/{n}" for n in extra]
+        names = [n if lang == "en" or "/" in n or "\\" in n else f"zh/{n}" for n in extra]
         return cmd_refresh(Path(sys.executable), names)
     python = ensure_environment(not ns.no_venv, for_tests=ns.command == "test")
     if ns.command == "setup":
         return 0
     if ns.command == "lab":
-        return cmd_lab(python, extra, ns.lang)
+        return cmd_lab(python, extra, lang)
     if ns.command == "test":
         return cmd_test(python, extra, ns.portable)
     return {"execute": cmd_execute, "bench": cmd_bench, "site": cmd_site}[ns.command](python, extra)

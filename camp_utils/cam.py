@@ -63,7 +63,7 @@ class _NotAFeatureMap(Exception):
         self.description = description
 
 
-def _describe(value) -> str:
+def _kind_and_shape(value) -> str:
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)}"
     return f"a {type(value).__name__}"
@@ -191,7 +191,7 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
         if "A" in captured:
             raise _TwiceCalled()
         if not isinstance(output, torch.Tensor) or output.dim() != 4:
-            raise _NotAFeatureMap(_describe(output))
+            raise _NotAFeatureMap(_kind_and_shape(output))
         if grad:
             torch.set_grad_enabled(True)  # the no_grad block below restores the caller's mode
         a = output.detach()
@@ -227,7 +227,7 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
                          "pick a layer that model.forward calls")
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != images.shape[0]:
         raise ValueError(f"the model must return class scores of shape (B, classes) = ({images.shape[0]}, ...), "
-                         f"got {_describe(logits)}")
+                         f"got {_kind_and_shape(logits)}")
     return name, captured["A"], logits, images
 
 
@@ -526,7 +526,7 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
 def _check_maps(heatmaps, name: str) -> torch.Tensor:
     """``(B, H, W)`` float maps on the CPU; refuses an empty batch and NaN/inf pixels (they decide no score)."""
     if not isinstance(heatmaps, torch.Tensor) or heatmaps.dim() != 3:
-        raise ValueError(f"{name} must be a (B, H, W) tensor, got {_describe(heatmaps)}")
+        raise ValueError(f"{name} must be a (B, H, W) tensor, got {_kind_and_shape(heatmaps)}")
     if heatmaps.shape[0] == 0:
         raise ValueError(f"{name} holds no maps (batch of 0): a score of nothing is undefined")
     if heatmaps.shape[1] == 0 or heatmaps.shape[2] == 0:
@@ -545,7 +545,7 @@ def _check_boxes(boxes, batch: int, height: int, width: int) -> torch.Tensor:
     """Integer pixel boxes ``(x0, y0, x1, y1)``, ``x0 < x1 <= width``, ``y0 < y1 <= height``, one per map."""
     if not isinstance(boxes, torch.Tensor) or boxes.shape != (batch, 4):
         raise ValueError(f"boxes must be a ({batch}, 4) tensor of (x0, y0, x1, y1), one per map, "
-                         f"got {_describe(boxes)}")
+                         f"got {_kind_and_shape(boxes)}")
     if boxes.is_floating_point() or boxes.is_complex() or boxes.dtype == torch.bool:
         hint = (" they look like fractions of the image: multiply by the map's width and height"
                 if boxes.numel() and boxes.is_floating_point() and float(boxes.abs().max()) <= 1 else "")
@@ -612,7 +612,7 @@ def mask_score(heatmaps: torch.Tensor, masks: torch.Tensor) -> float:
     """
     maps = _check_maps(heatmaps, "heatmaps")
     if not isinstance(masks, torch.Tensor) or masks.shape != maps.shape:
-        raise ValueError(f"masks must be a tensor of the maps' shape {tuple(maps.shape)}, got {_describe(masks)}")
+        raise ValueError(f"masks must be a tensor of the maps' shape {tuple(maps.shape)}, got {_kind_and_shape(masks)}")
     if masks.dtype != torch.bool:
         values = torch.unique(masks.detach().cpu())
         if not bool(((values == 0) | (values == 1)).all()):
@@ -700,7 +700,7 @@ def faithfulness(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
     if len(maps) != batch:
         raise ValueError(f"heatmaps holds {len(maps)} maps for {batch} images")
     if not isinstance(classes, torch.Tensor) or classes.shape != (batch,) or classes.is_floating_point():
-        raise ValueError(f"classes must be a ({batch},) tensor of class indices, got {_describe(classes)}")
+        raise ValueError(f"classes must be a ({batch},) tensor of class indices, got {_kind_and_shape(classes)}")
     if maps.shape[1:] != (height, width):
         maps = torch.nn.functional.interpolate(maps[:, None], size=(height, width), mode="bilinear",
                                                align_corners=False)[:, 0]

@@ -36,13 +36,13 @@ T = TypeVar("T")
 FLAG_WORDS: dict[bool, tuple[str, ...]] = {True: ("1", "true", "yes", "on"), False: ("0", "false", "no", "off")}
 
 
-def _describe(value: Any) -> str:
+def _value_and_type(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
 def _refuse(name: str, expected: str, value: Any, what: str = "", hint: str = "") -> ValueError:
     """The one message shape: ``"{name} must be {expected} ({what}), got {value!r} ({type}); {hint}"``."""
-    return ValueError(f"{name} must be {expected}{f' ({what})' if what else ''}, got {_describe(value)}"
+    return ValueError(f"{name} must be {expected}{f' ({what})' if what else ''}, got {_value_and_type(value)}"
                       f"{f'; {hint}' if hint else ''}")
 
 
@@ -205,7 +205,7 @@ def check_plain_name(value: Any, name: str, *, nested: bool = False) -> list[str
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = str(int(value))
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be a str or an int, got {_describe(value)}")
+        raise ValueError(f"{name} must be a str or an int, got {_value_and_type(value)}")
     if "\0" in value:  # no file system takes one; Python's own error would not say which argument
         raise _refuse(name, "a name without NUL characters ('\\x00')", value)
     parts = value.split("/")

@@ -9,6 +9,9 @@ Each check returns a :class:`Finding`: ``ok``, a ``note`` (works, but worth
 knowing) or a ``problem`` (something a lesson will trip over). Every check
 takes what it inspects as arguments with the machine's own values as defaults,
 so the tests can hand it any machine. Nothing here opens a network connection.
+
+What a learner reads is in :mod:`camp_utils.messages` (keys ``doctor.*``):
+English, or Chinese with ``CAMP_LANG=zh`` (``python course.py doctor --lang zh``).
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .messages import say
 
 __all__ = ["Finding", "check_torch_build", "check_cpu_kernel", "check_tensorboard_program", "check_chinese_font",
            "check_loader_workers", "run_checks", "main"]
@@ -30,7 +35,11 @@ CJK_FONT_NAMES = ("Noto Sans CJK", "Noto Serif CJK", "Source Han Sans", "Source 
 
 @dataclass(frozen=True)
 class Finding:
-    """One check's verdict: ``status`` is ``"ok"``, ``"note"`` or ``"problem"``; ``fix`` says what to do."""
+    """One check's verdict: ``status`` is ``"ok"``, ``"note"`` or ``"problem"``; ``fix`` says what to do.
+
+    ``check``, ``detail`` and ``fix`` are in the learner's language (made with
+    :func:`~camp_utils.messages.say`); ``status`` stays one of the three English words.
+    """
 
     check: str
     status: str
@@ -42,8 +51,8 @@ class Finding:
             raise ValueError(f"status must be 'ok', 'note' or 'problem', got {self.status!r}")
 
     def __str__(self) -> str:
-        text = f"[{self.status:7}] {self.check}: {self.detail}"
-        return text + (f"\n          fix: {self.fix}" if self.fix else "")
+        text = say(f"doctor.line_{self.status}", check=self.check, detail=self.detail)
+        return text + ("\n" + say("doctor.fix", fix=self.fix) if self.fix else "")
 
 
 def _nvidia_gpu() -> bool:
@@ -69,27 +78,21 @@ def check_torch_build(version: str | None = None, cuda: str | None | bool = Fals
     mps_usable = torch.backends.mps.is_available() if mps_usable is None else mps_usable
     plain = version.split("+")[0]
     cpu_wheel = f"pip install torch=={plain} --index-url https://download.pytorch.org/whl/cpu"
+    check = say("doctor.torch_build")
     if cuda and cuda_usable:
-        return Finding("torch build", "ok", f"torch {version}, CUDA {cuda}, and a usable GPU: lessons train on it")
+        return Finding(check, "ok", say("doctor.torch_cuda_ok", version=version, cuda=cuda))
     if cuda and nvidia_gpu:
-        return Finding("torch build", "problem",
-                       f"torch {version} is a CUDA {cuda} build and an NVIDIA GPU is here, but CUDA is not usable: "
-                       "the driver is probably older than this CUDA needs; everything runs on the CPU",
-                       "update the NVIDIA driver (nvidia-smi shows the CUDA version it supports), or install the "
-                       "torch wheel for that CUDA version from pytorch.org's selector")
+        return Finding(check, "problem", say("doctor.torch_old_driver", version=version, cuda=cuda),
+                       say("doctor.torch_old_driver_fix"))
     if cuda:
-        return Finding("torch build", "note",
-                       f"torch {version} is a CUDA {cuda} build on a machine without an NVIDIA GPU: it works (on "
-                       "the CPU), but its download is several GB larger than the CPU build",
-                       f"to save the space: {cpu_wheel} (with the matching torchvision)")
+        return Finding(check, "note", say("doctor.torch_cuda_without_gpu", version=version, cuda=cuda),
+                       say("doctor.torch_cuda_without_gpu_fix", cpu_wheel=cpu_wheel))
     if nvidia_gpu:
-        return Finding("torch build", "problem",
-                       f"torch {version} is a CPU build, but an NVIDIA GPU is here: training will not use it",
-                       "install the CUDA build for your driver from pytorch.org's selector, e.g. "
-                       f"pip install torch=={plain} --index-url https://download.pytorch.org/whl/cu126")
+        return Finding(check, "problem", say("doctor.torch_cpu_with_gpu", version=version),
+                       say("doctor.torch_cpu_with_gpu_fix", plain=plain))
     if mps_usable:
-        return Finding("torch build", "ok", f"torch {version} with Apple's GPU (MPS): fit uses it")
-    return Finding("torch build", "ok", f"torch {version}, a CPU build, on a machine without a GPU: it fits")
+        return Finding(check, "ok", say("doctor.torch_mps", version=version))
+    return Finding(check, "ok", say("doctor.torch_cpu", version=version))
 
 
 def check_cpu_kernel(capability: str | None = None, forced: str | None = None) -> Finding:
@@ -98,14 +101,11 @@ def check_cpu_kernel(capability: str | None = None, forced: str | None = None) -
 
     capability = capability if capability is not None else torch.backends.cpu.get_cpu_capability()
     forced = forced if forced is not None else os.environ.get("ATEN_CPU_CAPABILITY", "")
+    check = say("doctor.cpu_kernels")
     if forced:
-        return Finding("CPU kernels", "note",
-                       f"{capability}, forced by ATEN_CPU_CAPABILITY={forced}: training numbers differ from the "
-                       "saved outputs, as on any other CPU (the lessons' checks allow for it)",
-                       "unset ATEN_CPU_CAPABILITY unless you test portability on purpose")
-    return Finding("CPU kernels", "ok",
-                   f"{capability}: numbers that come out of training differ a little from the saved outputs on "
-                   "other CPUs; the compared outputs and the checks do not")
+        return Finding(check, "note", say("doctor.cpu_forced", capability=capability, forced=forced),
+                       say("doctor.cpu_forced_fix"))
+    return Finding(check, "ok", say("doctor.cpu_own", capability=capability))
 
 
 def check_tensorboard_program(on_path: str | None | bool = False, course_program: str | None | bool = False,
@@ -121,19 +121,15 @@ def check_tensorboard_program(on_path: str | None | bool = False, course_program
             course_program = None
     windows = (os.name == "nt") if windows is None else windows
     own = ".venv\\Scripts\\tensorboard" if windows else ".venv/bin/tensorboard"
+    check = say("doctor.tensorboard")
     if course_program is None:
-        return Finding("tensorboard", "problem", "the course's environment has no tensorboard program",
-                       "python course.py setup (it installs requirements.txt again)")
+        return Finding(check, "problem", say("doctor.tb_missing"), say("doctor.tb_missing_fix"))
     if on_path is None:
-        return Finding("tensorboard", "note",
-                       "no tensorboard on this shell's PATH: outside the course's terminals, call it by its path",
-                       f"{own} --logdir runs (from the project folder), or a terminal of `python course.py lab`")
+        return Finding(check, "note", say("doctor.tb_not_on_path"), say("doctor.tb_not_on_path_fix", own=own))
     if Path(on_path).resolve() != Path(course_program).resolve():
-        return Finding("tensorboard", "problem",
-                       f"the tensorboard on PATH is {on_path}, not the course's ({course_program}): another "
-                       "Python's, which may not start or may read runs differently",
-                       f"use {own}, or a terminal of `python course.py lab` (its PATH starts with the course's)")
-    return Finding("tensorboard", "ok", f"the tensorboard on PATH is the course's ({on_path})")
+        return Finding(check, "problem", say("doctor.tb_foreign", on_path=on_path, course_program=course_program),
+                       say("doctor.tb_foreign_fix", own=own))
+    return Finding(check, "ok", say("doctor.tb_ok", on_path=on_path))
 
 
 def check_chinese_font(families: list[str] | None = None) -> Finding:
@@ -144,27 +140,17 @@ def check_chinese_font(families: list[str] | None = None) -> Finding:
         families = sorted({f.name for f in font_manager.fontManager.ttflist})
     found = [f for f in families if any(f.startswith(name) for name in CJK_FONT_NAMES)]
     if found:
-        return Finding("Chinese font", "ok", f"matplotlib can draw Chinese labels ({found[0]})")
-    return Finding("Chinese font", "note",
-                   "matplotlib has no font that draws Chinese: Chinese text in your own plots shows as boxes "
-                   "(the course's plots are labelled in English and are not affected)",
-                   "Debian/Ubuntu: sudo apt install fonts-noto-cjk; Windows and macOS ship one (Microsoft YaHei, "
-                   "PingFang): plt.rcParams['font.sans-serif'] = ['Microsoft YaHei'] (or 'PingFang SC'); then "
-                   "delete matplotlib's font cache folder (matplotlib.get_cachedir()) and restart the kernel")
+        return Finding(say("doctor.chinese_font"), "ok", say("doctor.font_found", family=found[0]))
+    return Finding(say("doctor.chinese_font"), "note", say("doctor.font_missing"), say("doctor.font_missing_fix"))
 
 
 def check_loader_workers(system: str | None = None) -> Finding:
     """What ``DataLoader(num_workers > 0)`` does here: fork (Linux) or spawn (Windows, macOS)."""
     system = system or platform.system()
     if system in ("Windows", "Darwin"):
-        return Finding("DataLoader workers", "note",
-                       f"{system} starts DataLoader workers by spawn: each worker imports the code afresh, so a "
-                       "Dataset class defined in a notebook cannot reach them (AttributeError: Can't get attribute "
-                       "... on <module '__main__'>), and a script without a main guard starts itself again",
-                       "in notebooks keep num_workers=0 (the lessons do) or move the Dataset into a .py file; in "
-                       "scripts put the training under `if __name__ == \"__main__\":`")
-    return Finding("DataLoader workers", "ok",
-                   f"{system} forks DataLoader workers: num_workers > 0 works in notebooks too")
+        return Finding(say("doctor.loader_workers"), "note", say("doctor.loader_spawn", system=system),
+                       say("doctor.loader_spawn_fix"))
+    return Finding(say("doctor.loader_workers"), "ok", say("doctor.loader_fork", system=system))
 
 
 def run_checks() -> list[Finding]:
@@ -179,7 +165,7 @@ def main(findings: list[Finding] | None = None) -> int:
     for finding in findings:
         print(finding)
     problems = sum(f.status == "problem" for f in findings)
-    print(f"{problems} problem(s)" if problems else "no problems found")
+    print(say("doctor.problems", count=problems) if problems else say("doctor.no_problems"))
     return 1 if problems else 0
 
 

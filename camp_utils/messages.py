@@ -538,10 +538,10 @@ MESSAGES: dict[str, dict[str, str]] = {
               "这是平滑的衰减（余弦、指数），不是阶梯",
     },
     "ex19_5.correct": {
-        "en": "a warm-up from {start} to {base} over {warmup} epochs, then steps of x{factor} after epoch(s) "
-              "{epochs}: correct",
-        "zh": "在 {warmup} 个 epoch 内从 {start} 预热到 {base}，之后在第 {epochs} 个 epoch 后按 x{factor} 阶梯式下降："
-              "正确",
+        "en": "a warm-up from {start} to {base} over {warmup} epochs, then steps of x{factor} at epoch(s) "
+              "{epochs} (counted from 0): correct",
+        "zh": "在 {warmup} 个 epoch 内从 {start} 预热到 {base}，之后在第 {epochs} 个 epoch（从 0 数起）"
+              "按 x{factor} 阶梯式下降：正确",
     },
     "ex22_2.not_three": {
         "en": "{answer}: give three things, (x / 255, x.to(torch.uint8), True or False: are the stored images "
@@ -663,5 +663,145 @@ MESSAGES: dict[str, dict[str, str]] = {
               "equals the first: correct",
         "zh": "inplace=True 时，钩子函数拿到的张量被 ReLU 覆盖了（没有负值）；inplace=False 时，它就是卷积本身的输出，"
               "包括负值，而对它做 ReLU 正好等于前者：正确",
+    },
+    # --- camp_utils.doctor (python course.py doctor) --------------------------------------------
+    # One line per status: the English lines are "[{status:7}] {check}: {detail}", as before; the Chinese
+    # status words are two characters wide each, and the fix line starts under the check's name.
+    "doctor.line_ok": {"en": "[ok     ] {check}: {detail}", "zh": "[正常] {check}：{detail}"},
+    "doctor.line_note": {"en": "[note   ] {check}: {detail}", "zh": "[提示] {check}：{detail}"},
+    "doctor.line_problem": {"en": "[problem] {check}: {detail}", "zh": "[问题] {check}：{detail}"},
+    "doctor.fix": {"en": "          fix: {fix}", "zh": "       解决办法：{fix}"},
+    "doctor.problems": {"en": "{count} problem(s)", "zh": "发现 {count} 个问题"},
+    "doctor.no_problems": {"en": "no problems found", "zh": "没有发现问题"},
+    "doctor.torch_build": {"en": "torch build", "zh": "torch 构建版本"},
+    "doctor.torch_cuda_ok": {
+        "en": "torch {version}, CUDA {cuda}, and a usable GPU: lessons train on it",
+        "zh": "torch {version}，CUDA {cuda}，GPU 可用：课程会在 GPU 上训练",
+    },
+    "doctor.torch_old_driver": {
+        "en": "torch {version} is a CUDA {cuda} build and an NVIDIA GPU is here, but CUDA is not usable: "
+              "the driver is probably older than this CUDA needs; everything runs on the CPU",
+        "zh": "torch {version} 是 CUDA {cuda} 版，这台机器也有 NVIDIA GPU，但 CUDA 用不了：很可能是显卡驱动"
+              "比这个 CUDA 版本要求的旧；现在一切都在 CPU 上运行",
+    },
+    "doctor.torch_old_driver_fix": {
+        "en": "update the NVIDIA driver (nvidia-smi shows the CUDA version it supports), or install the "
+              "torch wheel for that CUDA version from pytorch.org's selector",
+        "zh": "请更新 NVIDIA 驱动（nvidia-smi 会显示它支持的 CUDA 版本），或者在 pytorch.org 的安装选择器里"
+              "选择驱动支持的那个 CUDA 版本，安装对应的 torch wheel",
+    },
+    "doctor.torch_cuda_without_gpu": {
+        "en": "torch {version} is a CUDA {cuda} build on a machine without an NVIDIA GPU: it works (on "
+              "the CPU), but its download is several GB larger than the CPU build",
+        "zh": "torch {version} 是 CUDA {cuda} 版，但这台机器没有 NVIDIA GPU：它能用（在 CPU 上运行），"
+              "只是下载量比 CPU 版大好几 GB",
+    },
+    "doctor.torch_cuda_without_gpu_fix": {
+        "en": "to save the space: {cpu_wheel} (with the matching torchvision)",
+        "zh": "想省下这些空间：{cpu_wheel}（并安装与之匹配的 torchvision）",
+    },
+    "doctor.torch_cpu_with_gpu": {
+        "en": "torch {version} is a CPU build, but an NVIDIA GPU is here: training will not use it",
+        "zh": "torch {version} 是 CPU 版，但这台机器有 NVIDIA GPU：训练不会用到它",
+    },
+    "doctor.torch_cpu_with_gpu_fix": {
+        "en": "install the CUDA build for your driver from pytorch.org's selector, e.g. "
+              "pip install torch=={plain} --index-url https://download.pytorch.org/whl/cu126",
+        "zh": "请在 pytorch.org 的安装选择器里选择与你的驱动相符的 CUDA 版并安装，例如 "
+              "pip install torch=={plain} --index-url https://download.pytorch.org/whl/cu126",
+    },
+    "doctor.torch_mps": {
+        "en": "torch {version} with Apple's GPU (MPS): fit uses it",
+        "zh": "torch {version}，可以使用 Apple 的 GPU（MPS）：fit 会用它训练",
+    },
+    "doctor.torch_cpu": {
+        "en": "torch {version}, a CPU build, on a machine without a GPU: it fits",
+        "zh": "torch {version}，CPU 版，这台机器没有 GPU：正合适",
+    },
+    "doctor.cpu_kernels": {"en": "CPU kernels", "zh": "CPU 内核"},
+    "doctor.cpu_forced": {
+        "en": "{capability}, forced by ATEN_CPU_CAPABILITY={forced}: training numbers differ from the "
+              "saved outputs, as on any other CPU (the lessons' checks allow for it)",
+        "zh": "{capability}，由 ATEN_CPU_CAPABILITY={forced} 强制指定：训练得出的数字会与保存的输出不同，"
+              "和在别的 CPU 上一样（课程里的检查考虑到了这一点）",
+    },
+    "doctor.cpu_forced_fix": {
+        "en": "unset ATEN_CPU_CAPABILITY unless you test portability on purpose",
+        "zh": "除非你是有意测试可移植性，否则请取消设置 ATEN_CPU_CAPABILITY",
+    },
+    "doctor.cpu_own": {
+        "en": "{capability}: numbers that come out of training differ a little from the saved outputs on "
+              "other CPUs; the compared outputs and the checks do not",
+        "zh": "{capability}：在不同的 CPU 上，训练得出的数字会与保存的输出略有差异；"
+              "不过参与比较的输出和检查的结论都不受影响",
+    },
+    "doctor.tensorboard": {"en": "tensorboard", "zh": "tensorboard 程序"},
+    "doctor.tb_missing": {
+        "en": "the course's environment has no tensorboard program",
+        "zh": "课程环境里没有 tensorboard 程序",
+    },
+    "doctor.tb_missing_fix": {
+        "en": "python course.py setup (it installs requirements.txt again)",
+        "zh": "python course.py setup（它会重新安装 requirements.txt）",
+    },
+    "doctor.tb_not_on_path": {
+        "en": "no tensorboard on this shell's PATH: outside the course's terminals, call it by its path",
+        "zh": "这个终端的 PATH 上没有 tensorboard：在课程的终端之外，请用它的路径来调用",
+    },
+    "doctor.tb_not_on_path_fix": {
+        "en": "{own} --logdir runs (from the project folder), or a terminal of `python course.py lab`",
+        "zh": "{own} --logdir runs（在项目文件夹里运行），或者使用 `python course.py lab` 里打开的终端",
+    },
+    "doctor.tb_foreign": {
+        "en": "the tensorboard on PATH is {on_path}, not the course's ({course_program}): another "
+              "Python's, which may not start or may read runs differently",
+        "zh": "PATH 上的 tensorboard 是 {on_path}，不是课程环境里的那个（{course_program}）：它属于另一个 "
+              "Python，可能启动不了，读取 run 的方式也可能不同",
+    },
+    "doctor.tb_foreign_fix": {
+        "en": "use {own}, or a terminal of `python course.py lab` (its PATH starts with the course's)",
+        "zh": "请使用 {own}，或者 `python course.py lab` 里打开的终端（它的 PATH 以课程环境的目录开头）",
+    },
+    "doctor.tb_ok": {
+        "en": "the tensorboard on PATH is the course's ({on_path})",
+        "zh": "PATH 上的 tensorboard 就是课程环境里的那个（{on_path}）",
+    },
+    "doctor.chinese_font": {"en": "Chinese font", "zh": "中文字体"},
+    "doctor.font_found": {
+        "en": "matplotlib can draw Chinese labels ({family})",
+        "zh": "matplotlib 能显示中文标签（{family}）",
+    },
+    "doctor.font_missing": {
+        "en": "matplotlib has no font that draws Chinese: Chinese text in your own plots shows as boxes "
+              "(the course's plots are labelled in English and are not affected)",
+        "zh": "matplotlib 没有能显示中文的字体：你自己画的图里的中文会显示成方框"
+              "（课程里的图都用英文标注，不受影响）",
+    },
+    "doctor.font_missing_fix": {
+        "en": "Debian/Ubuntu: sudo apt install fonts-noto-cjk; Windows and macOS ship one (Microsoft YaHei, "
+              "PingFang): plt.rcParams['font.sans-serif'] = ['Microsoft YaHei'] (or 'PingFang SC'); then "
+              "delete matplotlib's font cache folder (matplotlib.get_cachedir()) and restart the kernel",
+        "zh": "Debian/Ubuntu：sudo apt install fonts-noto-cjk；Windows 和 macOS 自带中文字体（Microsoft YaHei、"
+              "PingFang）：plt.rcParams['font.sans-serif'] = ['Microsoft YaHei']（或 'PingFang SC'）；然后"
+              "删除 matplotlib 的字体缓存文件夹（matplotlib.get_cachedir()），并重启内核",
+    },
+    "doctor.loader_workers": {"en": "DataLoader workers", "zh": "DataLoader 工作进程"},
+    "doctor.loader_spawn": {
+        "en": "{system} starts DataLoader workers by spawn: each worker imports the code afresh, so a "
+              "Dataset class defined in a notebook cannot reach them (AttributeError: Can't get attribute "
+              "... on <module '__main__'>), and a script without a main guard starts itself again",
+        "zh": "{system} 用 spawn 方式启动 DataLoader 的工作进程：每个工作进程都会重新导入代码，所以在 notebook "
+              "里定义的 Dataset 类传不到它们那里（AttributeError: Can't get attribute ... on "
+              "<module '__main__'>），而没有 main 保护的脚本会把自己再启动一遍",
+    },
+    "doctor.loader_spawn_fix": {
+        "en": "in notebooks keep num_workers=0 (the lessons do) or move the Dataset into a .py file; in "
+              "scripts put the training under `if __name__ == \"__main__\":`",
+        "zh": "在 notebook 里请保持 num_workers=0（课程就是这样做的），或者把 Dataset 移到一个 .py 文件里；"
+              "在脚本里请把训练代码放在 `if __name__ == \"__main__\":` 下面",
+    },
+    "doctor.loader_fork": {
+        "en": "{system} forks DataLoader workers: num_workers > 0 works in notebooks too",
+        "zh": "{system} 用 fork 方式启动 DataLoader 的工作进程：在 notebook 里 num_workers > 0 也能用",
     },
 }

@@ -1,20 +1,18 @@
-"""camp_utils.schedules: traced lrs equal hand-computed values, lr_find only measures, errors name the argument."""
+"""camp_utils.schedules: traced lrs equal hand-computed values, the explorer, errors name the argument.
+
+lr_find has its own file, test_lr_find.py.
+"""
 import math
-import random
 
 import pytest
 import torch
 from torch import nn
 from torch.optim import lr_scheduler as S
-from torch.utils.data import DataLoader, TensorDataset
 
 from camp_utils.schedules import (
     EXPLORER_SCHEDULERS,
-    LRFindResult,
     Trace,
     explorer,
-    lr_find,
-    plot_lr_find,
     plot_trace,
     trace,
 )
@@ -195,116 +193,6 @@ def test_explorer_rejects_an_unknown_scheduler():
         explorer("NoSuchLR")
 
 
-# --------------------------------------------------------------------------- lr_find
-
-def _problem(n=256, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, 8, generator=g)
-    y = (x[:, 0] + x[:, 1] > 0).long()
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 2))
-    return model, DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
-
-
-def test_lr_find_restores_weights_buffers_grads_mode_optimizer_state_and_rng():
-    model, loader = _problem()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    scheduler = S.StepLR(optimizer, 3)  # adds initial_lr to the param groups
-    # give the optimizer some momentum state and the parameters a gradient first
-    nn.functional.cross_entropy(model(next(iter(loader))[0]), torch.zeros(32, dtype=torch.long)).backward()
-    optimizer.step()
-    scheduler.step()
-    model.eval()
-    weights = {k: v.clone() for k, v in model.state_dict().items()}
-    grads = [p.grad.clone() for p in model.parameters()]
-    opt_state = optimizer.state_dict()
-    saved_state = {k: {n: t.clone() for n, t in v.items()} for k, v in opt_state["state"].items()}
-    saved_groups = [dict(g) for g in opt_state["param_groups"]]
-    random.seed(1)
-    torch.manual_seed(123)
-    rng = torch.get_rng_state()
-
-    result = lr_find(model, optimizer, loader, start_lr=1e-4, end_lr=10, num_iter=30)
-
-    assert torch.equal(rng, torch.get_rng_state())
-    assert not model.training
-    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
-    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), grads))
-    after = optimizer.state_dict()
-    assert after["param_groups"] == saved_groups
-    assert all(torch.equal(t, saved_state[k][n]) for k, v in after["state"].items() for n, t in v.items())
-    assert optimizer.param_groups[0]["lr"] == 0.05 and scheduler.get_last_lr() == [0.05]
-    assert len(result.lrs) >= 2
-
-
-def test_lr_find_grows_the_lr_exponentially_and_suggests_a_tried_lr():
-    model, loader = _problem()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    result = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=1e3, num_iter=40)
-    assert isinstance(result, LRFindResult)
-    assert result.lrs[0] == pytest.approx(1e-3)
-    ratios = [b / a for a, b in zip(result.lrs, result.lrs[1:])]
-    assert max(ratios) == pytest.approx(min(ratios)) and ratios[0] == pytest.approx(1e6 ** (1 / 39))
-    assert result.suggestion in result.lrs and result.min_loss_lr in result.lrs
-    assert result.lrs[0] <= result.suggestion <= result.lrs[-1]
-    assert result.suggestion <= result.min_loss_lr
-    assert result.diverged and len(result.lrs) < 40  # lr up to 1000 blows the loss up
-    assert len(result.losses) == len(result.smoothed) == len(result.lrs)
-
-
-def test_lr_find_is_reproducible_for_a_seed():
-    model, loader = _problem()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    first = lr_find(model, optimizer, loader, num_iter=20, end_lr=1.0)
-    second = lr_find(model, optimizer, loader, num_iter=20, end_lr=1.0)
-    assert first.losses == second.losses
-
-
-def test_lr_find_cycles_a_short_loader_and_plots():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    model, loader = _problem(n=64)  # 2 batches
-    result = lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, start_lr=1e-4, end_lr=1e-2,
-                     num_iter=10)
-    assert len(result.lrs) == 10 and not result.diverged
-    ax = plot_lr_find(result)
-    assert ax.get_xscale() == "log" and len(ax.lines) == 4
-    plt.close(ax.figure)
-
-
-@pytest.mark.parametrize("kwargs, word", [
-    ({"start_lr": 0}, "start_lr"),
-    ({"start_lr": 1.0, "end_lr": 0.5}, "end_lr"),
-    ({"num_iter": 1}, "num_iter"),
-    ({"smooth": 1.0}, "smooth"),
-    ({"diverge": 1.0}, "diverge"),
-    ({"skip_start": -1}, "skip_start"),
-    ({"fall": 0}, "fall"),
-    ({"fall": 1.5}, "fall"),
-    ({"repeats": 0}, "repeats"),
-    ({"repeats": 2.0}, "repeats"),
-])
-def test_bad_lr_find_arguments_raise_value_errors_naming_them(kwargs, word):
-    model, loader = _problem(n=32)
-    with pytest.raises(ValueError, match=word):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, **kwargs)
-
-
-def test_lr_find_refuses_an_empty_loader_and_leaves_the_model_alone():
-    model, _ = _problem()
-    empty = DataLoader(TensorDataset(torch.zeros(0, 8), torch.zeros(0, dtype=torch.long)), batch_size=4)
-    weights = {k: v.clone() for k, v in model.state_dict().items()}
-    with pytest.raises(ValueError, match="loader"):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), empty)
-    with pytest.raises(ValueError, match="loader"):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), iter([]))
-    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
-
-
 def test_trace_is_plain_data():
     t = trace(lambda opt: S.ConstantLR(opt, 0.5, 2), 4)
     assert isinstance(t, Trace) and t.name == "ConstantLR"
@@ -318,108 +206,6 @@ def test_numpy_integers_are_counts_but_bools_are_not():
     assert len(t.lrs) == 4
     with pytest.raises(ValueError, match="epochs must be a positive int, got True"):
         trace(lambda opt: S.StepLR(opt, 2, 0.5), True)
-
-
-def test_lr_find_suggests_where_two_thirds_of_the_fall_are_done():
-    from camp_utils.schedules.lr_find import _fallen
-
-    # start level 3 (mean of the first 2 points), lowest 0 at index 6: two thirds of the way is 1.0
-    curve = [3.0, 3.0, 2.5, 1.5, 1.0, 0.5, 0.0, 2.0]
-    assert _fallen(curve, 2 / 3, skip_start=2) == 4
-    assert _fallen(curve, 0.5, skip_start=2) == 3   # 1.5
-    assert _fallen(curve, 1.0, skip_start=2) == 6   # the minimum itself
-    assert _fallen([1.0, 2.0, 3.0], 2 / 3, skip_start=2) == 0  # never falls: the first point
-
-
-def test_lr_find_repeats_average_the_sweeps_and_report_each_suggestion():
-    model, loader = _problem()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    one = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=10, num_iter=40)
-    three = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=10, num_iter=40, repeats=3)
-    assert len(one.runs) == 1 and one.losses == one.runs[0] and one.suggestions == [one.suggestion]
-    assert len(three.runs) == 3 and len(three.suggestions) == 3
-    assert three.runs[0] == one.runs[0]  # repeat 0 uses the seed itself, from the same start
-    assert three.runs[1] != three.runs[0]  # other seeds: other batch orders
-    steps = len(three.lrs)
-    assert steps == min(len(r) for r in three.runs)
-    for i in (0, steps // 2, steps - 1):
-        assert three.losses[i] == pytest.approx(sum(r[i] for r in three.runs) / 3)
-    assert all(s in three.lrs for s in three.suggestions) and three.steepest_lr in three.lrs
-    again = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=10, num_iter=40, repeats=3)
-    assert again.losses == three.losses and again.suggestion == three.suggestion
-
-
-def test_lr_find_keeps_a_frozen_batchnorm_frozen_during_and_after_the_test():
-    model, loader = _problem()
-    model.train()
-    model[1].eval()  # the learner froze the BatchNorm
-    seen = []
-    model[1].register_forward_hook(lambda m, args, out: seen.append(m.training))
-    lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=5, end_lr=1.0)
-    assert seen and not any(seen)
-    assert model.training and not model[1].training and model[3].training
-
-
-def test_lr_find_puts_a_model_in_eval_mode_into_train_mode_and_back():
-    model, loader = _problem()
-    model.eval()
-    seen = []
-    model[3].register_forward_hook(lambda m, args, out: seen.append(m.training))
-    lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=5, end_lr=1.0)
-    assert seen and all(seen)
-    assert not any(m.training for m in model.modules())
-
-
-def test_lr_find_refuses_an_optimizer_of_another_model():
-    model, loader = _problem()
-    other, _ = _problem(seed=1)
-    optimizer = torch.optim.SGD(other.parameters(), lr=0.1)
-    other_grads = [p.grad for p in other.parameters()]
-    with pytest.raises(ValueError, match="optimizer holds none of model's parameters"):
-        lr_find(model, optimizer, loader, num_iter=5)
-    assert [p.grad for p in other.parameters()] == other_grads
-
-
-def test_lr_find_blames_nan_data_instead_of_calling_it_a_blow_up():
-    model, _ = _problem()
-    x, y = torch.randn(256, 8), torch.randint(0, 2, (256,))
-    x[5 * 32 + 3, 2] = float("nan")  # one pixel of batch 5
-    loader = DataLoader(TensorDataset(x, y), batch_size=32)
-    weights = {k: v.clone() for k, v in model.state_dict().items()}
-    with pytest.raises(FloatingPointError, match="batch 5 .*inputs of that batch contain NaN or inf"):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=20, end_lr=1.0)
-    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
-
-
-def test_lr_find_refuses_a_loss_that_is_nan_from_the_first_batch():
-    model, loader = _problem()
-    with pytest.raises(FloatingPointError, match="batch 0 .*smallest lr already"):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=10,
-                loss_fn=lambda out, target: out.sum() * float("nan"))
-
-
-def test_lr_find_restores_non_persistent_buffers_too():
-    model, loader = _problem()
-    model.register_buffer("calls", torch.zeros(()), persistent=False)
-    model.register_forward_pre_hook(lambda m, args: m.calls.add_(1) and None)  # counts forward calls
-    lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=5, end_lr=1.0)
-    assert model.calls.item() == 0
-
-
-def test_lr_find_needs_a_positive_lr_in_the_first_of_several_groups():
-    model, loader = _problem()
-    optimizer = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
-                                 {"params": model[4].parameters(), "lr": 0.1}], lr=0.1)
-    with pytest.raises(ValueError, match="first parameter group has lr 0"):
-        lr_find(model, optimizer, loader, num_iter=5)
-
-
-def test_lr_find_explains_a_loader_of_dicts():
-    model, _ = _problem()
-    batches = [{"image": torch.randn(8, 8), "label": torch.zeros(8, dtype=torch.long)}] * 3
-    expected = r"loader must yield \(inputs, targets\) pairs, got a dict with keys \['image', 'label'\]"
-    with pytest.raises(ValueError, match=expected):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, num_iter=3)
 
 
 def test_trace_takes_numpy_and_tensor_lrs_and_refuses_strings():
@@ -471,24 +257,7 @@ def test_the_explorer_refuses_values_its_sliders_would_clamp(kwargs, word):
         explorer("StepLR", **kwargs)
 
 
-def test_lr_find_explains_an_empty_batch():
-    model, _ = _problem()
-    batches = [(torch.randn(0, 8), torch.zeros(0, dtype=torch.long))] * 3
-    with pytest.raises(ValueError, match="empty batch"):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, num_iter=3)
-
-
 # fit after lr_find == fit alone, bit for bit: tests/test_lr_find.py (every option, host RNGs too)
-
-
-def test_lr_find_can_sweep_linearly_as_smith_did():
-    model, loader = _problem()
-    result = lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, start_lr=0.01, end_lr=1.0,
-                     num_iter=12, sweep="linear")
-    steps = [b - a for a, b in zip(result.lrs, result.lrs[1:])]
-    assert result.lrs[0] == pytest.approx(0.01) and max(steps) == pytest.approx(min(steps)) == pytest.approx(0.09)
-    with pytest.raises(ValueError, match="sweep must be 'exponential'"):
-        lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, sweep="log")
 
 
 @pytest.mark.parametrize("text, found", [("abc", "'abc' is not one"), ("50, -5", "'-5' is not one"),

@@ -11,15 +11,16 @@
   loaded the first time one of its names is used.
 * :mod:`.resume` -- :func:`audit_resume`: does a scheduler resume exactly, with state dicts and with
   ``last_epoch=``, after every epoch?
-* :mod:`.lr_find` -- :func:`lr_find`, the LR range test, which leaves the
-  model, the optimizer and the caller's RNG as they were.
+* :mod:`.range_test` -- :func:`lr_find`, the LR range test, which leaves the
+  model, the optimizer and the caller's RNG as they were. (The module has its
+  own name so that ``camp_utils.schedules.lr_find`` is always the function.)
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .lr_find import LRFindResult, default_rules, lr_find
 from .plots import plot_lr_find, plot_trace
+from .range_test import LRFindResult, default_rules, lr_find
 from .resume import ResumeAudit, audit_resume
 from .trace import Trace, trace
 

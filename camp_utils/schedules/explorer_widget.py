@@ -165,7 +165,7 @@ def _explore_trace(scheduler: str, params: Mapping[str, Any], epochs: int, steps
                  lr=lr, interval="batch", name=scheduler)
 
 
-def _describe(scheduler: str, params: Mapping[str, Any], epochs: int, steps_per_epoch: int, lr: float) -> str:
+def _schedule_summary(scheduler: str, params: Mapping[str, Any], epochs: int, steps_per_epoch: int, lr: float) -> str:
     def show(v):
         return f"{v:.4g}" if isinstance(v, float) else repr(v)
 
@@ -289,7 +289,7 @@ class ScheduleExplorer(_Box):
 
         name, values = self.scheduler.value, self.values()
         epochs, spe, lr = self.epochs.value, self.steps_per_epoch.value, self.lr.value
-        description = _describe(name, values, epochs, spe, lr)
+        description = _schedule_summary(name, values, epochs, spe, lr)
         try:
             t = _explore_trace(name, values, epochs, spe, lr)
         except (ValueError, TypeError, ZeroDivisionError) as error:  # e.g. max_lr below base_lr

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from .lr_find import LRFindResult
+from .range_test import LRFindResult
 from .trace import Trace
 
 __all__ = ["plot_trace", "plot_lr_find"]

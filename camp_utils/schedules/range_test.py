@@ -491,7 +491,8 @@ def lr_find(
         if not model.training:
             model.train()
         for r in range(repeats):
-            # every sweep from the caller's state
+            # every sweep from the state after DDP's start (its broadcast gives ranks > 0 rank 0's weights); the
+            # outer snapshot, taken before it, gives every process its own state back: two snapshots, not one
             with preserved(model, optimizer), seeded(seed + r, device, host=True):
                 losses, diverged, skipped = one_sweep()
             result.runs.append(losses)
