@@ -38,6 +38,7 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -168,7 +169,7 @@ def _layers_with_maps(model: nn.Module, images: torch.Tensor) -> list[str]:
     return found
 
 
-def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool):
+def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool, any_output: bool = False):
     """Run the model once and capture the target layer's output ``A``.
 
     Returns ``(name, A, logits, images_on_device)``, ``name`` being the
@@ -225,9 +226,12 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
     if "A" not in captured:
         raise ValueError(f"target_layer {name!r} did not run during the forward pass; "
                          "pick a layer that model.forward calls")
+    if any_output:  # a target function reads the output, whatever its shape
+        return name, captured["A"], logits, images
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != images.shape[0]:
         raise ValueError(f"the model must return class scores of shape (B, classes) = ({images.shape[0]}, ...), "
-                         f"got {_kind_and_shape(logits)}")
+                         f"got {_kind_and_shape(logits)}; for another output pass classes=a function of it "
+                         "(grad_cam, grad_cam_pp)")
     return name, captured["A"], logits, images
 
 
@@ -254,14 +258,32 @@ def _pick_classes(classes, logits: torch.Tensor) -> torch.Tensor:
     return picked.to(device=logits.device, dtype=torch.long)
 
 
-def _gradient(name_of: str, logits: torch.Tensor, a: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """d(sum of the chosen raw class scores)/dA; images in a batch do not interact in eval mode."""
-    if not logits.requires_grad:
-        raise ValueError(f"the class scores do not depend on the output of target_layer {name_of!r} through "
-                         "autograd (is part of model.forward run under torch.no_grad()?)")
+def _target_scores(target: Callable, outputs: Any, batch: int) -> torch.Tensor:
+    """``target(outputs)`` checked: one differentiable, finite score per image, shape ``(B,)``."""
+    try:
+        scores = target(outputs)
+    except Exception as error:  # the caller's function: say that it was the target that failed
+        raise ValueError(f"classes (a target function) raised {type(error).__name__}: {error}") from error
+    if not isinstance(scores, torch.Tensor) or not scores.is_floating_point() or \
+            tuple(scores.shape) not in ((batch,), (batch, 1)):
+        raise ValueError(f"classes (a target function) must return one float score per image, a ({batch},) "
+                         f"tensor computed from the model's output, got {_kind_and_shape(scores)}")
+    if not bool(torch.isfinite(scores).all()):
+        raise ValueError("classes (a target function) returned a score that is NaN or infinite")
+    return scores.reshape(batch)
+
+
+def _gradient(name_of: str, logits: Any, a: torch.Tensor, classes: torch.Tensor | Callable) -> torch.Tensor:
+    """d(sum of the chosen scores)/dA: raw class scores, or a target function's; images do not interact."""
     with torch.enable_grad():  # the caller may be inside torch.no_grad()
-        score = logits.gather(1, classes[:, None]).sum()
-        (grad,) = torch.autograd.grad(score, a, allow_unused=True)
+        if callable(classes):
+            score = _target_scores(classes, logits, a.shape[0])
+        else:
+            score = logits.gather(1, classes[:, None])
+        if not score.requires_grad:
+            raise ValueError(f"the scores do not depend on the output of target_layer {name_of!r} through "
+                             "autograd (is part of model.forward run under torch.no_grad()?)")
+        (grad,) = torch.autograd.grad(score.sum(), a, allow_unused=True)
     if grad is None:
         raise ValueError(f"the class scores do not depend on the output of target_layer {name_of!r}")
     return grad
@@ -282,7 +304,7 @@ def _gradient_map(
     model: nn.Module,
     images: torch.Tensor,
     target_layer: str | nn.Module,
-    classes: int | Sequence[int] | torch.Tensor | None,
+    classes: int | Sequence[int] | torch.Tensor | Callable | None,
     weigh: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 ) -> torch.Tensor:
     """The pipeline of every gradient CAM: ``ReLU(sum_k weigh(A, g)_k * A_k)``, upsampled and scaled.
@@ -291,8 +313,9 @@ def _gradient_map(
     gradient ``g = d y_c / d A`` of the chosen raw class scores, and returns
     ``(B, K, 1, 1)`` channel weights: the one thing in which the methods differ.
     """
-    name, a, logits, images = _forward(model, images, target_layer, grad=True)
-    grad = _gradient(name, logits, a, _pick_classes(classes, logits))
+    target = callable(classes) and not isinstance(classes, torch.Tensor)
+    name, a, logits, images = _forward(model, images, target_layer, grad=True, any_output=target)
+    grad = _gradient(name, logits, a, classes if target else _pick_classes(classes, logits))
     with torch.no_grad():
         maps = (weigh(a, grad) * a).sum(1).clamp_min(0)
     return _finish(maps, images.shape[-2:])
@@ -352,6 +375,10 @@ def cam(
             that does not end in global average pooling + one linear layer
             (use :func:`grad_cam` for those).
     """
+    if callable(classes) and not isinstance(classes, torch.Tensor):
+        raise ValueError("cam explains a class through the last linear layer's weights, so classes must be class "
+                         "indices; for a target function (a logit difference, a sigmoid output, a region) use "
+                         "grad_cam or grad_cam_pp")
     name, a, logits, images = _forward(model, images, target_layer, grad=False)
     picked = _pick_classes(classes, logits)
     k = a.shape[1]
@@ -385,7 +412,7 @@ def grad_cam(
     model: nn.Module,
     images: torch.Tensor,
     target_layer: str | nn.Module,
-    classes: int | Sequence[int] | torch.Tensor | None = None,
+    classes: int | Sequence[int] | torch.Tensor | Callable | None = None,
 ) -> torch.Tensor:
     """Grad-CAM (Selvaraju et al., 2017) for any differentiable classifier.
 
@@ -399,10 +426,18 @@ def grad_cam(
     CAM with ReLU, up to scale (``cam(..., relu=True)``).
 
     Args:
-        model: the classifier; returns ``(B, classes)`` raw scores.
+        model: the classifier; returns ``(B, classes)`` raw scores (any output
+            when ``classes`` is a target function).
         images: ``(B, C, H, W)`` batch, prepared as for the model.
         target_layer: name or module whose output is the ``(B, K, h, w)`` maps.
-        classes: ``None`` (each image's top class), one ``int`` for all, or one index per image.
+        classes: ``None`` (each image's top class), one ``int`` for all, one
+            index per image, or a **target function** ``outputs -> (B,)
+            scores`` for anything that is not one raw class score: a contrast
+            ``lambda y: y[:, 0] - y[:, 1]`` ("circle rather than square"), the
+            negated logit of a one-logit binary head (its class 0), one output
+            of a multi-label or regression head, the summed logits of a mask
+            region of a segmentation output. Its scores must be computed from
+            the model's output (differentiably) and be finite.
 
     Returns:
         ``(B, H, W)`` maps in ``[0, 1]`` on the model's device.
@@ -418,7 +453,7 @@ def grad_cam_pp(
     model: nn.Module,
     images: torch.Tensor,
     target_layer: str | nn.Module,
-    classes: int | Sequence[int] | torch.Tensor | None = None,
+    classes: int | Sequence[int] | torch.Tensor | Callable | None = None,
 ) -> torch.Tensor:
     """Grad-CAM++ (Chattopadhay et al., 2018): pixel-wise weighted gradients.
 

@@ -261,6 +261,63 @@ def test_scores_that_ignore_the_target_layer_are_explained():
 
 
 # --------------------------------------------------------------------------- overlay and scores
+# --------------------------------------------------------------------------- target functions
+def test_a_target_function_of_one_class_score_equals_that_class():
+    images = torch.cat([MAPS, MAPS.flip(-1)])
+    for method in (grad_cam, grad_cam_pp):
+        assert torch.equal(method(flat_net(), images, "0", classes=lambda y: y[:, 1]),
+                           method(flat_net(), images, "0", classes=1))
+
+
+def test_a_contrast_target_explains_the_difference_of_two_classes():
+    # flat_net's alphas: class 0 (1, 0.5), class 1 (-1, 0); the contrast y0 - y1 has alpha (2, 0.5):
+    # 2*A0 + 0.5*A1 = [[2, 1.5], [0.5, 4]] -> (x - 0.5) / 3.5
+    maps = grad_cam(flat_net(), MAPS, "0", classes=lambda y: y[:, 0] - y[:, 1])
+    assert close(maps[0], [[3 / 7, 2 / 7], [0, 1]])
+
+
+def test_a_one_logit_binary_head_needs_the_negated_logit_for_its_class_0():
+    # one logit z = y0 of flat_net: its class 1 (z > 0) is z, its class 0 is -z; "classes=0" would explain z
+    # for both, the same map twice
+    head = nn.Sequential(flat_net(), nn.Linear(2, 1, bias=False))
+    with torch.no_grad():
+        head[1].weight.copy_(torch.tensor([[1.0, 0.0]]))
+    positive = grad_cam(head, MAPS, "0.0", classes=lambda z: z[:, 0])
+    negative = grad_cam(head, MAPS, "0.0", classes=lambda z: -z[:, 0])
+    assert torch.equal(grad_cam(head, MAPS, "0.0", classes=0), positive)
+    assert close(positive[0], [[1 / 3, 2 / 3], [0, 1]])  # as class 0 of flat_net
+    assert torch.equal(negative[0], torch.zeros(2, 2))  # alpha (-1, -0.5): no positive evidence for "not z"
+
+
+def test_target_functions_reach_outputs_that_are_not_class_scores():
+    regression = nn.Sequential(flat_net(), nn.Linear(2, 1), nn.Flatten(0))  # (B,) outputs
+    with pytest.raises(ValueError, match="class scores of shape .*pass classes=a function of it"):
+        grad_cam(regression, MAPS, "0.0")
+    assert grad_cam(regression, MAPS, "0.0", classes=lambda y: y).shape == (1, 2, 2)
+    segmenter = nn.Conv2d(2, 3, 1)  # (B, 3, 2, 2) per-pixel class scores; explain class 1 inside a mask
+    region = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    maps = grad_cam_pp(segmenter, MAPS, segmenter, classes=lambda y: (y[:, 1] * region).sum((1, 2)))
+    assert maps.shape == (1, 2, 2) and bool(torch.isfinite(maps).all())
+
+
+@pytest.mark.parametrize("target, message", [
+    (lambda y: 1.0, "one float score per image, a \\(1,\\) tensor .*got a float"),
+    (lambda y: y, "one float score per image, a \\(1,\\) tensor .*got a tensor of shape \\(1, 2\\)"),
+    (lambda y: y[:, 0].long(), "one float score per image"),
+    (lambda y: y[:, 5], "classes \\(a target function\\) raised IndexError"),
+    (lambda y: y[:, 0] * float("nan"), "NaN or infinite"),
+    (lambda y: torch.ones(1), "do not depend on the output of target_layer"),
+])
+def test_bad_target_functions_are_explained(target, message):
+    with pytest.raises(ValueError, match=message):
+        grad_cam(flat_net(), MAPS, "0", classes=target)
+
+
+def test_cam_refuses_a_target_function_and_names_grad_cam():
+    with pytest.raises(ValueError, match="class indices; for a target function .* use grad_cam"):
+        cam(gap_net(), MAPS, "0", classes=lambda y: y[:, 0])
+
+
 def test_overlay_blends_a_colormap_over_the_image():
     image = torch.zeros(3, 4, 4)
     heat = torch.ones(2, 2)

@@ -1,15 +1,15 @@
-"""Take the TensorBoard screenshots that lessons 21 and 22 show, from the lessons' own runs.
+"""Take the TensorBoard screenshots that lessons 19, 21 and 22 show, from the lessons' own runs.
 
 In a static view of a notebook (GitHub, nbviewer, the test suite) the
 ``%tensorboard`` frame is blank, so the lessons show pictures of the dashboards
 they teach instead. This script makes them the way a learner sees them: it
-serves ``runs/21`` and ``runs/22`` with a real TensorBoard
+serves ``runs/19``, ``runs/21`` and ``runs/22`` with a real TensorBoard
 (:class:`camp_utils.tb.TensorBoardServer`), opens each dashboard in headless
 Chromium (Playwright, as the browser tests do) and saves the page to
 ``notebooks/img/``.
 
-Run the lessons first (``python course.py execute notebooks/21_*.ipynb
-notebooks/22_*.ipynb``), then::
+Run the lessons first (``python course.py execute notebooks/19_*.ipynb
+notebooks/21_*.ipynb notebooks/22_*.ipynb``), then::
 
     .venv/bin/python tools/screenshots.py            # all of them
     .venv/bin/python tools/screenshots.py 22_graph   # the ones whose name starts so
@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path[:0] = [str(ROOT / "tests" / "e2e"), str(ROOT / "tests")]  # conftest imports script_loader
 from camp_utils.tb import TensorBoardServer  # noqa: E402
 from conftest import find_chromium  # noqa: E402  (the browser tests' way to find Chromium)
 
@@ -57,6 +57,7 @@ def _hash(dashboard: str, runs: str | None = None, tags: str | None = None) -> s
 
 
 SHOTS = [
+    Shot("19_tensorboard_hparams", "19", "hparams", "text=hparams/valid_loss", settle_ms=3000),
     Shot("21_tensorboard_loss_train_valid", "21", _hash("scalars", "^lenet_sgd", "^Loss$"), "text=tag: Loss"),
     Shot("21_tensorboard_histograms", "21", _hash("histograms", "^lenet_sgd$", "^(params|grads)/conv1.weight$"),
          "text=params/conv1.weight"),

@@ -1,6 +1,6 @@
 """TensorBoard helpers shared by every TensorBoard lesson.
 
-Eight public modules, each named after what it holds:
+Nine public modules, each named after what it holds:
 
 * :mod:`.runs` -- :func:`run_writer`, a ``SummaryWriter`` for ``runs/<lesson>/<experiment>``;
 * :mod:`.events` -- :func:`read_scalars` / :func:`read_histograms`, event files
@@ -15,6 +15,9 @@ Eight public modules, each named after what it holds:
 * :mod:`.proxy` -- the ``%tensorboard`` frame through JupyterLab's own port
   (jupyter-server-proxy), for a JupyterLab on another machine;
 * :mod:`.install` -- :func:`check_install`: is everything there?
+* :mod:`.hparams` -- :func:`log_hparams`: hyper-parameters and results into the run
+  they describe, for the HPARAMS tab (not a sub-run, as ``add_hparams`` does);
+  :func:`read_hparams`: the tab's table as a running TensorBoard serves it;
 * :mod:`.static` -- where the ``%tensorboard`` frame cannot go (VS Code, Kaggle, ...):
   :func:`plot_scalars` draws the SCALARS tab from the event files, smoothed as
   TensorBoard smooths; :func:`diagnose_tensorboard` names the cause that applies.
@@ -28,6 +31,7 @@ The lesson code itself (``add_scalar``, ``add_histogram``, ...) stays in the
 notebooks; this package only does the plumbing around it.
 """
 from .events import DamagedEventFileWarning, Histogram, Scalars, read_histograms, read_scalars
+from .hparams import log_hparams, read_hparams
 from .images import ImageRecord, read_images
 from .install import InstallReport, check_install
 from .notebook import (
@@ -45,7 +49,7 @@ from .static import diagnose_tensorboard, plot_scalars, smooth_like_tensorboard
 
 __all__ = [
     "run_dir", "run_writer", "NullWriter", "Scalars", "Histogram", "read_scalars", "read_histograms",
-    "DamagedEventFileWarning",
+    "DamagedEventFileWarning", "log_hparams", "read_hparams",
     "ImageRecord", "read_images",
     "TensorBoardServer", "data_location", "find_tensorboard_program", "configure_tensorboard_program",
     "notebook_tensorboards", "forget_dead_tensorboards", "stop_notebook_tensorboards",
