@@ -258,6 +258,11 @@ def _pick_classes(classes, logits: torch.Tensor) -> torch.Tensor:
     return picked.to(device=logits.device, dtype=torch.long)
 
 
+def _is_target_function(classes: Any) -> bool:
+    """Whether ``classes`` is a target function ``outputs -> (B,) scores`` rather than class indices."""
+    return callable(classes) and not isinstance(classes, torch.Tensor)
+
+
 def _target_scores(target: Callable, outputs: Any, batch: int) -> torch.Tensor:
     """``target(outputs)`` checked: one differentiable, finite score per image, shape ``(B,)``."""
     try:
@@ -276,7 +281,7 @@ def _target_scores(target: Callable, outputs: Any, batch: int) -> torch.Tensor:
 def _gradient(name_of: str, logits: Any, a: torch.Tensor, classes: torch.Tensor | Callable) -> torch.Tensor:
     """d(sum of the chosen scores)/dA: raw class scores, or a target function's; images do not interact."""
     with torch.enable_grad():  # the caller may be inside torch.no_grad()
-        if callable(classes):
+        if _is_target_function(classes):
             score = _target_scores(classes, logits, a.shape[0])
         else:
             score = logits.gather(1, classes[:, None])
@@ -313,7 +318,7 @@ def _gradient_map(
     gradient ``g = d y_c / d A`` of the chosen raw class scores, and returns
     ``(B, K, 1, 1)`` channel weights: the one thing in which the methods differ.
     """
-    target = callable(classes) and not isinstance(classes, torch.Tensor)
+    target = _is_target_function(classes)
     name, a, logits, images = _forward(model, images, target_layer, grad=True, any_output=target)
     grad = _gradient(name, logits, a, classes if target else _pick_classes(classes, logits))
     with torch.no_grad():
@@ -375,7 +380,7 @@ def cam(
             that does not end in global average pooling + one linear layer
             (use :func:`grad_cam` for those).
     """
-    if callable(classes) and not isinstance(classes, torch.Tensor):
+    if _is_target_function(classes):
         raise ValueError("cam explains a class through the last linear layer's weights, so classes must be class "
                          "indices; for a target function (a logit difference, a sigmoid output, a region) use "
                          "grad_cam or grad_cam_pp")
