@@ -70,6 +70,7 @@ def venv_python(folder: Path) -> Path:
 
 
 def requirements_digest(names: tuple[str, ...] = ("requirements.txt", "pyproject.toml")) -> str:
+    """A hash of the files that decide what is installed, to tell when ``.venv`` needs a new install."""
     digest = hashlib.sha256()
     for name in names:
         digest.update((ROOT / name).read_bytes())
@@ -92,11 +93,13 @@ def install_if_changed(python: Path, stamp: Path, requirements: str, digest_of: 
 
 
 def run(cmd: list[str], **kwargs) -> None:
+    """Print ``cmd`` as a learner would type it, then run it; a failure raises."""
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
 
 def python_version(python: Path) -> tuple[int, int]:
+    """The ``(major, minor)`` version of the interpreter at ``python``."""
     out = subprocess.run([str(python), "-c", "import sys; print(*sys.version_info[:2])"],
                          capture_output=True, text=True, check=True).stdout
     major, minor = out.split()
@@ -149,6 +152,7 @@ def ensure_environment(use_venv: bool, for_tests: bool = False) -> Path:
 
 
 def course_env() -> dict[str, str]:
+    """The environment the course's programs run in: this one, with the course's settings for notebooks."""
     env = dict(os.environ)
     # Notebooks must use their own (inline) matplotlib backend.
     env.pop("MPLBACKEND", None)
@@ -308,7 +312,8 @@ def terminal_env(python: Path, env: dict[str, str]) -> dict[str, str]:
 
 def terminal_args(env: dict[str, str]) -> list[str]:
     """JupyterLab options that start each terminal's shell as :data:`TERMINAL_RC` explains (none on Windows,
-    where PowerShell and cmd keep the PATH they inherit)."""
+    where PowerShell and cmd keep the PATH they inherit).
+    """
     if os.name == "nt":
         return []
     shell = env.get("SHELL") or shutil.which("sh") or "/bin/sh"
@@ -337,6 +342,7 @@ def interruptible() -> dict:
 
 
 def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
+    """``python course.py lab``: copy new lessons into the learner's folder and open JupyterLab there."""
     copied = copy_new_lessons()
     if copied:
         print(f"Copied {len(copied)} course file(s) into {LEARNER_NOTEBOOKS.name}/ -- your own copies to "
@@ -361,6 +367,7 @@ def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
 
 
 def cmd_refresh(python: Path, extra: list[str]) -> int:
+    """``python course.py refresh LESSON``: put the course's lesson in place of the learner's (kept beside it)."""
     if not extra:
         print("usage: python course.py refresh LESSON [...]   e.g. refresh 20  (a number or a file name)",
               file=sys.stderr)
@@ -493,6 +500,7 @@ def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int
 
 
 def cmd_execute(python: Path, extra: list[str]) -> int:
+    """``python course.py execute``: run notebooks top to bottom and save them with their outputs."""
     env = course_env()
     env["CAMP_PROGRESS"] = "0"  # commit notebooks without progress-bar widgets (see README)
     notebooks = extra or sorted(str(p) for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -585,7 +593,7 @@ def doctor_line(status: str, detail: str, fix: str = "", lang: str = "en") -> st
 
 
 def index_finding(url: str, timeout: float = 8.0, lang: str | None = None) -> tuple[str, str, str]:
-    """``(status, detail, fix)`` for the package index at ``url``: does it answer? (``lang``: ``$CAMP_LANG``'s)"""
+    """Whether the package index at ``url`` answers, as ``(status, detail, fix)`` in ``lang`` (``$CAMP_LANG``'s)."""
     import urllib.error
     import urllib.request
 
@@ -632,6 +640,7 @@ def cmd_doctor(use_venv: bool, lang: str | None = None) -> int:
 
 
 def main() -> int:
+    """Parse the command line, install what is missing, run the command; return its exit status."""
     # allow_abbrev=False: `lab --port 8889` is JupyterLab's --port, never an abbreviation of our --portable.
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      allow_abbrev=False)

@@ -14,6 +14,7 @@ ORDER = ["import", "data", "fit", "cam", "models", "notebooks"]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line of ``python -m benchmarks``: the benchmarks to run and how."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=PACKAGE_DOC,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME",
@@ -41,6 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks (all by default), print each table, return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
     if args.list:

@@ -76,10 +76,7 @@ def machine() -> dict:
     from camp_utils.train import pick_device
 
     device = pick_device()
-    if device.type == "cuda":
-        device_name = f"cuda ({torch.cuda.get_device_name(device)})"
-    else:
-        device_name = device.type
+    device_name = f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else device.type
     try:
         import psutil
 
@@ -135,7 +132,7 @@ def side_by_side(sides: dict[str, Callable[[], object]], repeats: int, calls: di
     per-repeat ratios and their median compare like with like.
     """
     names = list(sides)
-    calls = calls or {name: 1 for name in names}
+    calls = calls or dict.fromkeys(names, 1)
     if warmup:
         for name in names:
             sides[name]()

@@ -61,6 +61,7 @@ def _exact_pp():
 
 
 def run(args) -> Result:
+    """Time the course's CAM methods against the model's own passes and pytorch-grad-cam, on the same batch."""
     try:
         from camp_utils import cam as campcam
     except ImportError as err:

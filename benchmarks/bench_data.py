@@ -20,6 +20,7 @@ TITLE = "ShapesDataset generation and one LeNet epoch"
 
 
 def run(args) -> Result:
+    """Time the data helpers: the shapes dataset and its loaders, and tensor_loader against a DataLoader."""
     from torch.utils.data import DataLoader, TensorDataset
 
     from camp_utils.data import ShapesDataset, shapes_loaders, tensor_loader

@@ -64,6 +64,7 @@ def bare_loop(model, optimizer, train, valid, epochs: int, seed: int, device) ->
 
 
 def run(args) -> Result:
+    """Time ``fit`` with and without logging against a bare training loop, alternated in one process."""
     from torch.utils.tensorboard import SummaryWriter
 
     from camp_utils.data import ShapesDataset, shapes_loaders

@@ -66,6 +66,7 @@ def importtime_top(limit: int = 6) -> list[tuple[str, float, float]]:
 
 
 def run(args) -> Result:
+    """Time what ``import camp_utils`` adds to ``import torch``, in fresh interpreters (alternated)."""
     repeats = max(3, args.repeats + 2)
     walls = {False: [], True: []}
     inner = []

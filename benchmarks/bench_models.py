@@ -16,6 +16,7 @@ TITLE = "trained_gapnet: from scratch vs from the cache"
 
 
 def run(args) -> Result:
+    """Time training the GapNet from scratch (into a temporary cache), then loading it; report its test accuracy."""
     from camp_utils.weights import trained_gapnet
 
     result = Result(TITLE, ["what", "seconds", "test accuracy"])

@@ -118,6 +118,7 @@ def _execute(path: Path, timeout: int) -> tuple[float, int, int, str, list]:
 
 
 def notebooks(selected: list[str] | None = None) -> list[Path]:
+    """The English lessons, or those whose file names contain one of ``selected``."""
     found = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     if selected:
         found = [p for p in found if any(s in p.name for s in selected)]
@@ -125,6 +126,7 @@ def notebooks(selected: list[str] | None = None) -> list[Path]:
 
 
 def run(args) -> Result:
+    """Execute each lesson in a fresh kernel, cold then warm; report its wall time and peak memory."""
     try:
         import nbclient  # noqa: F401
         import psutil  # noqa: F401

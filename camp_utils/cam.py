@@ -34,6 +34,7 @@ output is handed on as a copy, so an in-place operation after it (such as
 """
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -699,8 +700,7 @@ def _input_baseline(images: torch.Tensor, baseline: str) -> torch.Tensor:
         return images.mean((2, 3), keepdim=True).expand_as(images)
     if baseline == "zeros":
         return torch.zeros_like(images)
-    blurred = torch.nn.functional.avg_pool2d(images, 11, stride=1, padding=5, count_include_pad=False)
-    return blurred
+    return torch.nn.functional.avg_pool2d(images, 11, stride=1, padding=5, count_include_pad=False)
 
 
 @torch.no_grad()
@@ -771,7 +771,7 @@ def faithfulness(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
                 curves[kind].append(float(probs.mean()))
 
     def area(values: list[float]) -> float:
-        return float(sum((a + b) / 2 for a, b in zip(values, values[1:])) / steps)
+        return float(sum((a + b) / 2 for a, b in itertools.pairwise(values)) / steps)
 
     return Faithfulness(fractions, curves["deletion"], curves["insertion"], area(curves["deletion"]),
                         area(curves["insertion"]), int((~ranked).sum()))

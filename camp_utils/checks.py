@@ -110,9 +110,10 @@ def check_number(
         value: the argument to check.
         name: the argument's name, for the message.
         positive: shorthand for ``low=0, low_open=True`` (``value > 0``).
-        low, high: bounds; ``None`` is unbounded on that side.
-        low_open, high_open: ``True`` excludes the bound itself
-            (``low=0, high=1, high_open=True`` is ``[0, 1)``).
+        low: the lower bound; ``None`` (the default) is unbounded below.
+        high: the upper bound; ``None`` (the default) is unbounded above.
+        low_open: ``True`` excludes ``low`` itself (``low=0, low_open=True`` is ``(0, ...]``).
+        high_open: ``True`` excludes ``high`` itself (``low=0, high=1, high_open=True`` is ``[0, 1)``).
         allow_nan: accept ``nan`` (whatever the bounds).
         allow_inf: accept ``inf`` and ``-inf`` when the bounds allow them
             (``low=0, allow_inf=True`` accepts ``inf`` but not ``-inf``).
@@ -219,7 +220,7 @@ def check_plain_name(value: Any, name: str, *, nested: bool = False) -> list[str
 
 
 def check_path(value: Any, name: str, *, kind: str = "path") -> Path:
-    """Return ``Path(value)`` if ``value`` is a ``str`` or ``os.PathLike`` path without NUL characters.
+    r"""Return ``Path(value)`` if ``value`` is a ``str`` or ``os.PathLike`` path without NUL characters.
 
     Args:
         value: the argument to check.
@@ -228,7 +229,7 @@ def check_path(value: Any, name: str, *, kind: str = "path") -> Path:
 
     Raises:
         ValueError: ``"{name} must be a {kind} (str or os.PathLike), got None (NoneType)"``,
-            or ``"{name} must be a {kind} without NUL characters ('\\x00'), got ..."``
+            or ``"{name} must be a {kind} without NUL characters ('\x00'), got ..."``
             (no file system takes one, and Python's own error does not say which argument holds it).
     """
     try:

@@ -256,7 +256,8 @@ def shapes_loaders(
     Args:
         batch_size: images per batch.
         sizes: optional ``{"train": n, "valid": n, "test": n}`` overrides.
-        image_size, seed: passed to :class:`ShapesDataset`.
+        image_size: side of the square images, passed to :class:`ShapesDataset`.
+        seed: the splits' seed, passed to :class:`ShapesDataset`.
         num_workers: ``DataLoader`` worker processes (0 is fastest for this small data).
 
     Returns:
@@ -318,8 +319,9 @@ def denormalize(
     Args:
         images: ``(C, H, W)`` or ``(B, C, H, W)``, a float tensor or numpy array
             (the output of ``Normalize``).
-        mean, std: what ``Normalize`` was given: one value per channel, or one
+        mean: the ``mean`` ``Normalize`` was given: one value per channel, or one
             number for every channel.
+        std: the ``std`` ``Normalize`` was given, in the same form.
 
     Returns:
         A new tensor (a numpy array for numpy input) of the same shape, in ``[0, 1]``.

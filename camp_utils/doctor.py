@@ -59,15 +59,18 @@ def _nvidia_gpu() -> bool:
     return shutil.which("nvidia-smi") is not None
 
 
-def check_torch_build(version: str | None = None, cuda: str | None | bool = False, cuda_usable: bool | None = None,
+def check_torch_build(version: str | None = None, cuda: str | bool | None = False, cuda_usable: bool | None = None,
                       nvidia_gpu: bool | None = None, mps_usable: bool | None = None) -> Finding:
     """Whether the installed torch build fits the machine: a CUDA build where an NVIDIA GPU is, else the CPU one.
 
     Args:
-        version: ``torch.__version__``; cuda: ``torch.version.cuda`` (``None``
-            for a CPU build); cuda_usable: ``torch.cuda.is_available()``;
-            nvidia_gpu: whether ``nvidia-smi`` is on PATH; mps_usable: Apple's
-            GPU. Each defaults to this machine's value.
+        version: ``torch.__version__``.
+        cuda: ``torch.version.cuda`` (``None`` for a CPU build).
+        cuda_usable: ``torch.cuda.is_available()``.
+        nvidia_gpu: whether ``nvidia-smi`` is on PATH.
+        mps_usable: whether Apple's GPU (MPS) can be used.
+
+    Each argument left out is this machine's value.
     """
     import torch
 
@@ -108,7 +111,7 @@ def check_cpu_kernel(capability: str | None = None, forced: str | None = None) -
     return Finding(check, "ok", say("doctor.cpu_own", capability=capability))
 
 
-def check_tensorboard_program(on_path: str | None | bool = False, course_program: str | None | bool = False,
+def check_tensorboard_program(on_path: str | bool | None = False, course_program: str | bool | None = False,
                               windows: bool | None = None) -> Finding:
     """Whether the ``tensorboard`` a terminal finds is the course's (a foreign one may not even start)."""
     from .tb import find_tensorboard_program
@@ -117,7 +120,7 @@ def check_tensorboard_program(on_path: str | None | bool = False, course_program
     if course_program is False:
         try:
             course_program = str(find_tensorboard_program())
-        except Exception:  # noqa: BLE001 -- a broken install is a finding, not a crash
+        except Exception:  # a broken install is a finding, not a crash
             course_program = None
     windows = (os.name == "nt") if windows is None else windows
     own = ".venv\\Scripts\\tensorboard" if windows else ".venv/bin/tensorboard"

@@ -8,6 +8,7 @@ the solutions notebook remain the way to check them.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -52,7 +53,8 @@ def check_exercise(lesson: int, exercise: int, answer) -> ExerciseResult:
     """Check your answer to ``exercise`` of ``lesson``.
 
     Args:
-        lesson, exercise: one of :data:`CHECKED`'s keys.
+        lesson: the lesson's number (19-23).
+        exercise: the exercise's number in that lesson; ``(lesson, exercise)`` is one of :data:`CHECKED`'s keys.
         answer: what :data:`CHECKED` says for that exercise: 19.5 a function
             ``make(optimizer) -> scheduler`` (traced for 30 epochs from lr 0.1);
             21.5 three point counts; 22.2 ``(x / 255, x.to(torch.uint8), identical)``;
@@ -248,7 +250,7 @@ def _check_19_5(answer) -> tuple[bool, str]:
         return False, say("ex19_5.never_full", top=f"{max(lrs):.3g}", base=BASE_LR)
     if reached != WARMUP_EPOCHS:
         return False, say("ex19_5.warmup_length", epochs=reached, wanted=WARMUP_EPOCHS)
-    if not all(b > a for a, b in zip(lrs[:reached], lrs[1:reached + 1])):
+    if not all(b > a for a, b in itertools.pairwise(lrs[:reached + 1])):
         return False, say("ex19_5.warmup_not_rising")
     after = lrs[reached:]
     rises = [i for i in range(1, len(after)) if after[i] > after[i - 1] * (1 + 1e-9)]

@@ -151,7 +151,8 @@ _PLATEAU_THRESHOLDS = (1e-4, 1e-3, 1e-2)
 
 def _valid_loss_line(scalars: dict, lr_run: str):
     """The validation loss that belongs to ``lr_run``: fit's ``<run>/Loss_valid``, way B's
-    ``<run>/valid`` or way C's ``Loss/valid`` tag in the run itself."""
+    ``<run>/valid`` or way C's ``Loss/valid`` tag in the run itself.
+    """
     base = "" if lr_run == "." else lr_run.rstrip("/") + "/"
     for split in _VALID_NAMES:
         for run, tag in ((f"{base}Loss_{split}", "Loss"), (f"{base}{split}", "Loss"), (lr_run, f"Loss/{split}")):
@@ -467,7 +468,8 @@ def _texts(folder: Path, tag: str) -> list[str]:
 
 def _multiline_charts(folder: Path, prefix: str) -> dict[str, list[list[str]]]:
     """``{run: [[tag pattern, ...], ...]}``: the Multiline charts of custom-scalars layouts below ``folder``,
-    with run names prefixed by ``prefix`` (the run ``folder`` is), as the checker names runs."""
+    with run names prefixed by ``prefix`` (the run ``folder`` is), as the checker names runs.
+    """
     from tensorboard.plugins.custom_scalar import layout_pb2
     from tensorboard.util import tensor_util
 

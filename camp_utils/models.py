@@ -42,6 +42,7 @@ class LeNet(nn.Module):
         self.fc3 = nn.Linear(84, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the logits ``(B, classes)`` of a ``(B, 3, 32, 32)`` batch."""
         if x.dim() != 4 or x.shape[1:] != (3, 32, 32):
             raise ValueError(f"LeNet expects inputs of shape (B, 3, 32, 32), got {tuple(x.shape)}")
         x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
@@ -82,6 +83,7 @@ class GapNet(nn.Module):
         self.fc = nn.Linear(4 * width, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the logits ``(B, classes)`` of a ``(B, 3, H, W)`` batch."""
         return self.fc(self.pool(self.features(x)).flatten(1))
 
 

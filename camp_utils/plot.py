@@ -56,6 +56,10 @@ def plot_series(
             ``(steps, values)`` pairs, or plain lists of values (drawn at
             steps 0, 1, 2, ...), keyed by the legend label.
         ax: Axes to draw on; default a new figure.
+        title: the chart's title (none by default).
+        xlabel: the x axis' label.
+        ylabel: the y axis' label (none by default).
+        marker: a matplotlib marker for every point, ``None`` for lines only.
 
     Raises:
         ValueError: if ``series`` is empty or a series' steps and values differ in length.
@@ -115,8 +119,10 @@ def plot_histogram_ridges(
     Args:
         records: ``Histogram`` s in the order to stack them (e.g. one per epoch).
         ax: Axes to draw on; default a new figure.
+        title: the chart's title (none by default).
         bins: number of equal buckets.
         overlap: height of the tallest ridge in rows.
+        cmap: a matplotlib colour map; the ridges take its colours from top to bottom.
         label: what a row is, for the y axis ("epoch", "layer", ...).
 
     Raises:

@@ -98,7 +98,7 @@ def seeded(seed: int, device: str | torch.device | None = None, *, host: bool = 
 
 @contextmanager
 def deterministic_kernels(enabled: bool = True) -> Iterator[None]:
-    """cuDNN's deterministic kernels inside the block (when ``enabled``); the caller's settings after.
+    """Turn on cuDNN's deterministic kernels inside the block (when ``enabled``); the caller's settings after.
 
     ``torch.use_deterministic_algorithms`` is not used: it raises for ops
     without a deterministic kernel and needs ``CUBLAS_WORKSPACE_CONFIG`` set

@@ -317,7 +317,8 @@ def _loss(loss_fn: LossFn, outputs: Any, targets: torch.Tensor) -> torch.Tensor:
 
 def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
     """How many predictions are right: class indices ``(B,)``, or class probabilities
-    ``(B, classes)`` (one-hot, smoothed) compared with their most likely class."""
+    ``(B, classes)`` (one-hot, smoothed) compared with their most likely class.
+    """
     if targets.dim() == 1 and not targets.is_floating_point():
         return (outputs.argmax(1) == targets).sum().item()
     if targets.is_floating_point() and targets.shape == outputs.shape:

@@ -202,7 +202,8 @@ def describe_scheduler(scheduler) -> str:
 
 class _TensorBoardLog:
     """fit's TensorBoard logging: ``Loss``/``Accuracy`` with ``add_scalars`` (sub-runs
-    ``Loss_train``, ``Loss_valid``, ... share one chart), ``LearningRate``, histograms."""
+    ``Loss_train``, ``Loss_valid``, ... share one chart), ``LearningRate``, histograms.
+    """
 
     def __init__(self, writer, per_batch: bool, histograms: bool) -> None:
         self.writer, self.per_batch, self.histograms = writer, per_batch, histograms
@@ -381,8 +382,9 @@ def fit(
     Args:
         model: a classifier returning logits ``(B, classes)``; moved to ``device``.
         optimizer: built on ``model``'s parameters (and ``loss_fn``'s, if it has any).
-        train_loader, valid_loader: yield ``(inputs, targets)`` batches; targets
-            are class indices ``(B,)`` or class probabilities ``(B, classes)``.
+        train_loader: yields ``(inputs, targets)`` batches; targets are class
+            indices ``(B,)`` or class probabilities ``(B, classes)``.
+        valid_loader: the same for the validation data (evaluated after every epoch).
         epochs: number of passes over the training data (>= 1).
         scheduler: any ``torch.optim.lr_scheduler`` object built on ``optimizer``.
         scheduler_interval: ``"epoch"`` or ``"batch"`` (per-iteration schedules).
@@ -393,6 +395,8 @@ def fit(
             so train and valid share one chart), ``LearningRate``, and if
             ``log_histograms`` the histograms ``params/<name>`` and
             ``grads/<name>`` (gradients of the epoch's last batch), per epoch.
+        log_histograms: with a ``writer``, also log the weights' and gradients'
+            histograms (``True``, the default); ``False`` for scalars only.
         log_interval: ``"epoch"``: the train and valid points at step =
             epoch (1, 2, ...). ``"batch"``: train loss and accuracy (running
             means over the epoch so far) and the learning rate after every

@@ -57,7 +57,7 @@ def _train_gapnet() -> tuple[GapNet, float, float]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(r["seed"])
         model = GapNet(len(ShapesDataset.classes), **r["model"])
-    train, valid, test = shapes_loaders(
+    train, _valid, test = shapes_loaders(
         r["batch_size"], sizes={k: d[k] for k in ("train", "valid", "test")},
         image_size=d["image_size"], seed=d["seed"],
     )
@@ -187,7 +187,7 @@ def imagenet_categories() -> list[str]:
 
 
 def alexnet(download: bool = False, *, progress: bool = False) -> tuple[nn.Module, bool]:
-    """torchvision's AlexNet with ImageNet weights when they are available, else random weights.
+    """AlexNet from torchvision, with ImageNet weights when they are available, else random weights.
 
     The weights are looked up where torchvision caches them
     (``<torch.hub.get_dir()>/checkpoints/alexnet-owt-7be5be79.pth``, i.e. under

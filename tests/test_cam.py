@@ -225,7 +225,7 @@ def test_target_layer_without_feature_maps_lists_layers_that_have_them():
         grad_cam(GapNet(4, width=4), torch.randn(1, 3, 16, 16), "fc")
 
 
-@pytest.mark.parametrize("classes, message", [
+@pytest.mark.parametrize(("classes", "message"), [
     ([0, 1, 2], "classes has 3 entries but images has 2"),
     ([0, 4], r"classes must lie in 0\.\.3"),
     (-1, r"classes must lie in 0\.\.3"),
@@ -238,10 +238,10 @@ def test_wrong_classes_are_explained(classes, message):
 
 
 def test_cam_on_a_model_without_gap_suggests_grad_cam():
-    with pytest.raises(ValueError, match="global average pooling.*use grad_cam"):
+    with pytest.raises(ValueError, match=r"global average pooling.*use grad_cam"):
         cam(flat_net(), MAPS, "0")
     relu_after_fc = nn.Sequential(*gap_net(), nn.ReLU())
-    with pytest.raises(ValueError, match="is not '3' applied to the global average.*use grad_cam"):
+    with pytest.raises(ValueError, match=r"is not '3' applied to the global average.*use grad_cam"):
         cam(relu_after_fc, MAPS, "0")
 
 
@@ -291,7 +291,7 @@ def test_a_one_logit_binary_head_needs_the_negated_logit_for_its_class_0():
 
 def test_target_functions_reach_outputs_that_are_not_class_scores():
     regression = nn.Sequential(flat_net(), nn.Linear(2, 1), nn.Flatten(0))  # (B,) outputs
-    with pytest.raises(ValueError, match="class scores of shape .*pass classes=a function of it"):
+    with pytest.raises(ValueError, match=r"class scores of shape .*pass classes=a function of it"):
         grad_cam(regression, MAPS, "0.0")
     assert grad_cam(regression, MAPS, "0.0", classes=lambda y: y).shape == (1, 2, 2)
     segmenter = nn.Conv2d(2, 3, 1)  # (B, 3, 2, 2) per-pixel class scores; explain class 1 inside a mask
@@ -300,7 +300,7 @@ def test_target_functions_reach_outputs_that_are_not_class_scores():
     assert maps.shape == (1, 2, 2) and bool(torch.isfinite(maps).all())
 
 
-@pytest.mark.parametrize("target, message", [
+@pytest.mark.parametrize(("target", "message"), [
     (lambda y: 1.0, "one float score per image, a \\(1,\\) tensor .*got a float"),
     (lambda y: y, "one float score per image, a \\(1,\\) tensor .*got a tensor of shape \\(1, 2\\)"),
     (lambda y: y[:, 0].long(), "one float score per image"),
@@ -314,7 +314,7 @@ def test_bad_target_functions_are_explained(target, message):
 
 
 def test_cam_refuses_a_target_function_and_names_grad_cam():
-    with pytest.raises(ValueError, match="class indices; for a target function .* use grad_cam"):
+    with pytest.raises(ValueError, match=r"class indices; for a target function .* use grad_cam"):
         cam(gap_net(), MAPS, "0", classes=lambda y: y[:, 0])
 
 
@@ -376,7 +376,7 @@ def test_scores_refuse_nan_or_inf_maps_and_an_empty_batch(score):
 def test_pointing_game_refuses_fraction_boxes_and_boxes_off_the_map():
     maps = torch.zeros(2, 8, 8)
     maps[:, 4, 4] = 1
-    with pytest.raises(ValueError, match="integer pixel coordinates.*fractions of the image"):
+    with pytest.raises(ValueError, match=r"integer pixel coordinates.*fractions of the image"):
         pointing_game(maps, torch.tensor([[0.25, 0.25, 0.75, 0.75]] * 2))
     with pytest.raises(ValueError, match=r"box 1 is \[5, 0, 3, 8\]: expected 0 <= x0 < x1 <= 8"):
         pointing_game(maps, torch.tensor([[0, 0, 8, 8], [5, 0, 3, 8]]))  # swapped corners
@@ -437,11 +437,11 @@ def test_overlay_refuses_images_and_maps_it_would_draw_wrongly():
     heat = torch.rand(4, 4)
     photo = np.random.default_rng(0).integers(0, 256, (4, 4, 3))
     assert overlay(photo.astype(np.uint8), heat).shape == (4, 4, 3)  # uint8 0..255 is fine
-    with pytest.raises(ValueError, match="looks like 0..255: pass image / 255"):
+    with pytest.raises(ValueError, match=r"looks like 0..255: pass image / 255"):
         overlay(photo.astype(np.float64), heat)
-    with pytest.raises(ValueError, match="looks like 0..255"):
+    with pytest.raises(ValueError, match=r"looks like 0..255"):
         overlay(photo.astype(np.int64), heat)
-    with pytest.raises(ValueError, match="looks normalised .*denormalize"):
+    with pytest.raises(ValueError, match=r"looks normalised .*denormalize"):
         overlay(torch.randn(3, 4, 4), heat)
     nan_heat = heat.clone()
     nan_heat[0, 0] = float("nan")
@@ -459,7 +459,7 @@ def test_grad_cam_under_inference_mode_says_why_it_cannot_work():
     with torch.no_grad():  # fine: grad_cam turns gradients on where it needs them
         assert grad_cam(model, images, "features").shape == (2, 16, 16)
     with torch.inference_mode():
-        with pytest.raises(RuntimeError, match="torch.inference_mode\\(\\) forbids them"):
+        with pytest.raises(RuntimeError, match=r"torch.inference_mode\(\) forbids them"):
             grad_cam(model, images, "features")
         assert cam(model, images, "features").shape == (2, 16, 16)  # CAM needs no gradient
 
@@ -565,7 +565,7 @@ def test_maps_that_rank_nothing_are_left_out_and_counted():
         faithfulness(_TopLeft(), images, torch.zeros(6, 8, 8), classes)
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"heatmaps": torch.rand(5, 8, 8)}, "heatmaps holds 5 maps for 6 images"),
     ({"classes": torch.zeros(6)}, r"classes must be a \(6,\) tensor of class indices"),
     ({"classes": torch.full((6,), 2)}, r"classes must lie in 0\.\.1"),

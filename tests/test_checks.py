@@ -20,7 +20,7 @@ from camp_utils.checks import (
 # --------------------------------------------------------------------------- check_int
 
 
-@pytest.mark.parametrize("value, kwargs, expected", [
+@pytest.mark.parametrize(("value", "kwargs", "expected"), [
     (3, {}, 3),
     (np.int64(3), {"minimum": 1}, 3),
     (0, {"minimum": 0}, 0),
@@ -32,7 +32,7 @@ def test_check_int_accepts_integers_within_bounds(value, kwargs, expected):
     assert result == expected and type(result) is int
 
 
-@pytest.mark.parametrize("value, kwargs, message", [
+@pytest.mark.parametrize(("value", "kwargs", "message"), [
     (True, {}, "n must be an int, got True (bool)"),
     (2.0, {}, "n must be an int, got 2.0 (float)"),
     ("3", {}, "n must be an int, got '3' (str)"),
@@ -50,7 +50,7 @@ def test_check_int_refuses_with_the_name_and_the_expectation(value, kwargs, mess
 # --------------------------------------------------------------------------- check_number
 
 
-@pytest.mark.parametrize("value, kwargs", [
+@pytest.mark.parametrize(("value", "kwargs"), [
     (0.5, {}),
     (3, {}),
     (np.float32(0.25), {"positive": True}),
@@ -69,7 +69,7 @@ def test_check_number_accepts_numbers_within_bounds(value, kwargs):
     assert result == float(value) or (math.isnan(result) and math.isnan(value))
 
 
-@pytest.mark.parametrize("value, kwargs, message", [
+@pytest.mark.parametrize(("value", "kwargs", "message"), [
     (True, {}, "x must be a finite number, got True (bool)"),
     ("0.1", {}, "x must be a finite number, got '0.1' (str)"),
     (torch.tensor(0.1), {}, "x must be a finite number, got tensor(0.1000) (Tensor)"),
@@ -96,7 +96,7 @@ def test_check_number_refuses_with_the_name_and_the_range(value, kwargs, message
 # --------------------------------------------------------------------------- check_choice
 
 
-@pytest.mark.parametrize("value, choices, expected", [
+@pytest.mark.parametrize(("value", "choices", "expected"), [
     ("epoch", ("epoch", "batch"), "epoch"),
     (np.str_("batch"), ("epoch", "batch"), "batch"),
     (None, (None, "batch"), None),
@@ -108,7 +108,7 @@ def test_check_choice_returns_the_matching_choice(value, choices, expected):
     assert result == expected and type(result) is type(expected)
 
 
-@pytest.mark.parametrize("value, choices, kwargs, message", [
+@pytest.mark.parametrize(("value", "choices", "kwargs", "message"), [
     ("step", ("epoch", "batch"), {}, "x must be 'epoch' or 'batch', got 'step' (str)"),
     ("Epoch", ("epoch", "batch"), {}, "x must be 'epoch' or 'batch', got 'Epoch' (str)"),
     ("x", ("auto", "true", "false"), {}, "x must be one of ('auto', 'true', 'false'), got 'x' (str)"),
@@ -128,7 +128,7 @@ def test_check_choice_refuses_with_the_choices(value, choices, kwargs, message):
 # --------------------------------------------------------------------------- check_plain_name
 
 
-@pytest.mark.parametrize("value, nested, parts", [
+@pytest.mark.parametrize(("value", "nested", "parts"), [
     ("lenet", False, ["lenet"]),
     (20, False, ["20"]),
     (np.int64(21), False, ["21"]),
@@ -138,7 +138,7 @@ def test_check_plain_name_splits_plain_names(value, nested, parts):
     assert check_plain_name(value, "run", nested=nested) == parts
 
 
-@pytest.mark.parametrize("value, nested, message", [
+@pytest.mark.parametrize(("value", "nested", "message"), [
     ("", False, "run '' is not a plain relative name"),
     ("..", False, "run '..' is not a plain relative name"),
     ("a/b", False, "no /); expected something like 20"),
@@ -164,7 +164,7 @@ def _layout(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("relative, kwargs", [
+@pytest.mark.parametrize(("relative", "kwargs"), [
     ("folder", {}),
     ("folder", {"missing_ok": True}),
     ("missing", {"missing_ok": True}),
@@ -174,7 +174,7 @@ def test_existing_folder_returns_the_path(tmp_path, relative, kwargs):
     assert existing_folder(str(root / relative), "image folder", **kwargs) == root / relative
 
 
-@pytest.mark.parametrize("relative, kwargs, error, message", [
+@pytest.mark.parametrize(("relative", "kwargs", "error", "message"), [
     ("missing", {}, FileNotFoundError, "image folder '{root}/missing' does not exist"),
     ("missing", {"hint": "expected <class>/<files>"}, FileNotFoundError,
      "image folder '{root}/missing' does not exist; expected <class>/<files>"),
@@ -219,7 +219,7 @@ def test_ensure_writable_folder_creates_and_refuses_with_the_hint(tmp_path):
 # --------------------------------------------------------------------------- env_flag
 
 
-@pytest.mark.parametrize("raw, default, expected", [
+@pytest.mark.parametrize(("raw", "default", "expected"), [
     *[(word, False, True) for word in ("1", "true", "yes", "on")],   # the words the README promises
     *[(word, True, False) for word in ("0", "false", "no", "off")],
     ("TRUE", False, True),

@@ -139,7 +139,7 @@ def test_refresh_names_what_it_expected_for_an_unknown_lesson(course, folders):
     with pytest.raises(ValueError, match="should name one file"):
         course.refresh_lessons(["99"], lessons, mine)
     (lessons / "20_tc.ipynb").write_text("another lesson 20")
-    with pytest.raises(ValueError, match="matches 20_tb.ipynb, 20_tc.ipynb"):
+    with pytest.raises(ValueError, match=r"matches 20_tb.ipynb, 20_tc.ipynb"):
         course.refresh_lessons(["20"], lessons, mine)
 
 
@@ -236,7 +236,7 @@ def test_no_venv_setup_installs_into_each_new_environment(course, tmp_path, monk
     assert (tmp_path / "first" / course.STAMP_NAME).is_file() and (tmp_path / "second" / course.STAMP_NAME).is_file()
 
 
-@pytest.mark.parametrize("argv, extra", [
+@pytest.mark.parametrize(("argv", "extra"), [
     (["lab", "--no-browser", "--port", "8889"], ["--no-browser", "--port", "8889"]),
     (["lab", "--port=8889"], ["--port=8889"]),
     (["lab", "--lang", "zh", "--port", "8889"], ["--port", "8889"]),
@@ -275,7 +275,8 @@ def test_the_readmes_unit_test_command_leaves_the_browser_tests_out():
 
 def run_in_terminal(command: list[str], env: dict[str, str], typed: str, timeout: float = 30.0) -> str:
     """Start ``command`` on a pseudo-terminal, as JupyterLab's terminal service does, type ``typed``, and
-    return everything the shell wrote until it exits."""
+    return everything the shell wrote until it exits.
+    """
     import pty
     import select
     import subprocess

@@ -27,7 +27,7 @@ def test_shapes_are_what_the_docstring_says(train):
 def test_item_is_float_image_in_unit_range_and_int_label(train):
     image, label = train[0]
     assert image.shape == (3, 32, 32) and image.dtype == torch.float32
-    assert 0.0 <= image.min() and image.max() <= 1.0
+    assert image.min() >= 0.0 and image.max() <= 1.0
     assert label == int(train.labels[0])
 
 
@@ -94,7 +94,7 @@ def test_transform_is_applied():
     assert torch.allclose(ds[3][0], expected)
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"split": "validation"}, "split must be one of"),
     ({"n": 0}, "n must be a positive int"),
     ({"image_size": 8}, "image_size must be an int >= 16"),
@@ -137,7 +137,7 @@ def test_tensor_loader_gives_the_usual_loaders_batches_in_its_order(shuffle):
 
 def test_tensor_loader_explains_bad_arguments(train):
     tensors = torch.utils.data.TensorDataset(torch.zeros(4, 1))
-    with pytest.raises(ValueError, match="dataset must be a torch.utils.data.TensorDataset.*got ShapesDataset"):
+    with pytest.raises(ValueError, match=r"dataset must be a torch.utils.data.TensorDataset.*got ShapesDataset"):
         data.tensor_loader(train, 8)
     with pytest.raises(ValueError, match="batch_size"):
         data.tensor_loader(tensors, 0)
@@ -181,7 +181,7 @@ def test_failed_download_is_a_clear_connection_error(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset_and_split():
-    with pytest.raises(ValueError, match="name must be .cifar10. or .fashionmnist., got .imagenet."):
+    with pytest.raises(ValueError, match=r"name must be .cifar10. or .fashionmnist., got .imagenet."):
         data.load_dataset("imagenet")
     with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
         data.load_dataset("cifar10", split="valid")
@@ -243,7 +243,7 @@ def test_the_data_errors_a_learner_meets_on_the_homework_path_are_in_their_langu
 
 
 # ----------------------------------------------------------------- issue 6: one rule for integers
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"n": True}, r"n must be a positive int \(number of images\), got True \(bool\)"),
     ({"n": 2.0}, "n must be a positive int"),
     ({"seed": "0"}, r"seed must be an int, got '0' \(str\)"),
@@ -257,7 +257,7 @@ def test_integer_arguments_are_integers_but_not_bools_or_strings(kwargs, message
 def test_numpy_integers_are_accepted_everywhere():
     ds = ShapesDataset("valid", np.int64(4), image_size=np.int32(16), seed=np.int64(1))
     assert len(ds) == 4 and ds.images.shape == (4, 3, 16, 16)
-    tr, va, te = data.shapes_loaders(np.int64(2), sizes={"train": np.int64(4), "valid": 4, "test": 4},
+    tr, _va, _te = data.shapes_loaders(np.int64(2), sizes={"train": np.int64(4), "valid": 4, "test": 4},
                                      image_size=np.int64(16))
     assert len(tr) == 2 and len(tr.dataset) == 4
 
@@ -271,7 +271,7 @@ def test_loaders_refuse_bool_batch_size_and_sizes():
 
 # ----------------------------------------------------------------- issue 6: denormalize
 def test_denormalize_refuses_uint8_images():
-    with pytest.raises(ValueError, match="must be floating point .* got torch.uint8"):
+    with pytest.raises(ValueError, match=r"must be floating point .* got torch.uint8"):
         data.denormalize(torch.zeros(3, 4, 4, dtype=torch.uint8))
 
 
@@ -295,7 +295,7 @@ def test_image_folder_of_gif_files_is_explained(tmp_path):
 
 def test_image_folder_that_is_a_file_says_so(tmp_path):
     (tmp_path / "photo.png").write_bytes(b"")
-    with pytest.raises(NotADirectoryError, match="photo.png' is a file, not a folder"):
+    with pytest.raises(NotADirectoryError, match=r"photo.png' is a file, not a folder"):
         data.load_image_folder(tmp_path / "photo.png")
 
 

@@ -36,7 +36,7 @@ def english_unless_told(monkeypatch):
 
 
 # ---- torch build against the machine: (cuda, cuda usable, nvidia-smi, mps) -> status, words of the verdict
-@pytest.mark.parametrize("cuda, usable, nvidia, mps, status, words", [
+@pytest.mark.parametrize(("cuda", "usable", "nvidia", "mps", "status", "words"), [
     ("12.6", True, True, False, "ok", "usable GPU"),
     ("12.6", False, True, False, "problem", "driver is probably older"),
     ("13.0", False, False, False, "note", "without an NVIDIA GPU"),
@@ -79,7 +79,7 @@ def test_a_chinese_font_is_found_by_family():
     assert none.status == "note" and "fonts-noto-cjk" in none.fix
 
 
-@pytest.mark.parametrize("system, status", [("Windows", "note"), ("Darwin", "note"), ("Linux", "ok")])
+@pytest.mark.parametrize(("system", "status"), [("Windows", "note"), ("Darwin", "note"), ("Linux", "ok")])
 def test_dataloader_workers_by_system(system, status):
     finding = check_loader_workers(system)
     assert finding.status == status
@@ -177,7 +177,7 @@ def test_the_english_output_is_the_one_before_the_chinese_edition(monkeypatch, c
                                        "[problem] c: broken\n          fix: fix it\n1 problem(s)\n")
 
 
-@pytest.mark.parametrize("check, args, english", EVERY_VERDICT)
+@pytest.mark.parametrize(("check", "args", "english"), EVERY_VERDICT)
 def test_every_verdict_speaks_chinese_with_camp_lang_zh(monkeypatch, check, args, english):
     monkeypatch.setenv("CAMP_LANG", "zh")
     finding = check(*args)
@@ -264,7 +264,7 @@ def test_course_py_doctors_own_lines_are_english_as_before_or_chinese(course, lo
         assert fields_of(texts["en"]) == fields_of(texts["zh"]) and not CJK.search(texts["en"]), key
 
 
-@pytest.mark.parametrize("camp_lang, lang, expected", [
+@pytest.mark.parametrize(("camp_lang", "lang", "expected"), [
     (None, None, "en"), (None, "zh", "zh"), ("zh_CN", None, "zh"), ("zh", "en", "en"), ("fr", None, "en")])
 def test_course_py_doctor_lang_sets_camp_lang_for_the_environments_checks(course, local_index, monkeypatch, capsys,
                                                                          camp_lang, lang, expected):
@@ -281,7 +281,7 @@ def test_course_py_doctor_lang_sets_camp_lang_for_the_environments_checks(course
     assert seen["env"].get("CAMP_LANG") == (lang or camp_lang)  # --lang wins; without it, the shell's setting
 
 
-@pytest.mark.parametrize("argv, lang", [(["doctor"], None), (["doctor", "--lang", "zh"], "zh"),
+@pytest.mark.parametrize(("argv", "lang"), [(["doctor"], None), (["doctor", "--lang", "zh"], "zh"),
                                         (["--lang", "en", "doctor", "--no-venv"], "en")])
 def test_course_py_passes_lang_to_doctor(course, monkeypatch, argv, lang):
     seen = {}

@@ -24,7 +24,7 @@ def test_the_right_shape_is_the_one_make_grid_returns():
 
 
 # Wrong shapes a learner computes by hand, each with the one thing the verdict must name.
-@pytest.mark.parametrize("answer, message", [
+@pytest.mark.parametrize(("answer", "message"), [
     ((3, 220, 251), "height and width are swapped"),
     ((3, 220, 220), "7 rows hold only 7·7 images"),
     ((3, 248, 217), "one padding short in each direction"),
@@ -45,7 +45,7 @@ def test_the_right_counts_are_correct():
     assert result and "60 in the default TensorBoard" in result.message
 
 
-@pytest.mark.parametrize("answer, message", [
+@pytest.mark.parametrize(("answer", "message"), [
     ((110, 110, 110), "the default TensorBoard shows fewer than all"),
     ((100, 60, 110), "read_scalars returns 100: it keeps every point the files hold, and 110 were written"),
     ((110, 60, 60), "its Python loader keeps every point"),
@@ -73,7 +73,7 @@ def test_warm_up_then_steps_is_correct(make):
 
 
 # Wrong schedules a learner builds, each with the one thing to fix.
-@pytest.mark.parametrize("make, message", [
+@pytest.mark.parametrize(("make", "message"), [
     (lambda opt: StepLR(opt, step_size=10), "no warm-up: the lr starts at 0.1"),
     (lambda opt: SequentialLR(opt, [LinearLR(opt, start_factor=0.1, total_iters=3), StepLR(opt, step_size=10)],
                               milestones=[3]), "the warm-up lasts 3 epoch(s), not 5"),
@@ -134,7 +134,7 @@ def test_the_verdict_agrees_with_what_add_image_stores(tmp_path):
 
 
 # Wrong answers a learner gives: the fixes applied to the wrong tensor, rounding, another x, a wrong verdict.
-@pytest.mark.parametrize("make, message", [
+@pytest.mark.parametrize(("make", "message"), [
     (lambda x: (x / 255, x.to(torch.uint8), False), "they are identical, all 12288 values"),
     (lambda x: (x, x.to(torch.uint8), True), "the first tensor reaches 2"),
     (lambda x: (x / 255, (x / 255).to(torch.uint8), True), "you converted x / 255"),
@@ -195,7 +195,7 @@ def test_a_hook_that_returns_an_edited_copy_is_correct():
     assert result.message.count(",") >= 7
 
 
-@pytest.mark.parametrize("hook, message", [
+@pytest.mark.parametrize(("hook", "message"), [
     (lambda top8: _zero(top8, clone=False), "changes the output in place"),
     (lambda top8: _zero(top8, clone=False, give_back=False), "changes the output in place"),
     (lambda top8: (lambda module, args, output: None), "returns None"),

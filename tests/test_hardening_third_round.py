@@ -24,7 +24,7 @@ from camp_utils.train import evaluate, fit
 
 
 def _gap_net() -> nn.Sequential:
-    """conv -> ReLU -> pool -> global average pooling -> linear: small enough for every CAM method."""
+    """A net of conv -> ReLU -> pool -> global average pooling -> linear: small enough for every CAM method."""
     torch.manual_seed(0)
     return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Linear(4, 2))
@@ -48,7 +48,7 @@ def test_1_overlay_and_check_number_take_numpy_real_scalars_and_still_refuse_boo
 
 
 # --------------------------------------------------------------------------- 2. None, nested lists, NUL bytes
-@pytest.mark.parametrize("call, message", [
+@pytest.mark.parametrize(("call", "message"), [
     (lambda tmp: tb.read_scalars(None), r"logdir must be a folder path \(str or os\.PathLike\), got None \(NoneType\)"),
     (lambda tmp: tb.read_images(None), r"logdir must be a folder path \(str or os\.PathLike\), got None \(NoneType\)"),
     (lambda tmp: tb.read_scalars(f"{tmp}/a\0b"), r"logdir must be a folder path without NUL characters"),
@@ -73,7 +73,7 @@ def test_3_an_empty_event_file_or_a_folder_named_like_one_is_called_what_it_is(t
     empty = tmp_path / "empty" / "events.out.tfevents.1.host"
     empty.parent.mkdir()
     empty.write_bytes(b"")
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="is an empty event file") as caught:
         tb.read_scalars(empty.parent)
     text = str(caught.value)
     assert f"'{empty}' is an empty event file (0 bytes" in text and "writer.flush()" in text

@@ -24,7 +24,7 @@ def test_lesson_20_the_right_answer_is_correct(tmp_path):
                            "in run 'y_equals_2x': correct")
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"tag": "y = 2x"}, "the tag is 'y = 2x', not 'y=2x'"),
     ({"steps": range(1, 101)}, "steps 1..100 instead of 0..99"),
     ({"value": lambda x: x * x}, "at step 1 the value is 1, not 2·1 = 2"),
@@ -116,7 +116,7 @@ def write_21(root, way="A", accuracy_scale=1.0, valid=True, valid_steps=(9, 19, 
 
 
 # Right answers a learner writes: the lesson's three ways, other names for the two sides, fit's own logging.
-@pytest.mark.parametrize("way, kwargs", [
+@pytest.mark.parametrize(("way", "kwargs"), [
     ("A", {}), ("B", {}), ("C", {}),
     ("A", {"names": ("train", "val")}), ("B", {"names": ("training", "validation")}),
     ("C", {"names": ("train", "val")}),
@@ -150,7 +150,7 @@ def test_lesson_21_a_run_written_by_fit_is_correct(tmp_path, log_interval):
 
 
 # Wrong answers, each with the one thing the verdict must name.
-@pytest.mark.parametrize("way, kwargs, message", [
+@pytest.mark.parametrize(("way", "kwargs", "message"), [
     ("A", {"valid": False}, "'Loss' has no valid line"),
     ("A", {"accuracy_scale": 100.0}, "accuracy is a share in [0, 1]"),
     # the classic: validation at the epoch (0, 1, 2) next to training at the iteration (0..29)
@@ -188,7 +188,7 @@ def test_only_lessons_with_a_checker_are_accepted(tmp_path):
         try:
             verdict = check_homework(lesson, tmp_path, **given)
         except ValueError as error:  # a checker may refuse an empty answer, never the lesson
-            assert "lesson must be one of" not in str(error), lesson
+            assert "lesson must be one of" not in str(error), lesson  # noqa: PT017 -- either outcome is allowed
         else:
             assert not verdict.correct and verdict.message, lesson
     for bad in (18, 24, "20", True):
@@ -256,7 +256,7 @@ def test_lesson_19_a_real_plateau_run_is_correct(tmp_path, log_interval):
     assert result.message.endswith("correct")
 
 
-@pytest.mark.parametrize("settings, valid_way", [
+@pytest.mark.parametrize(("settings", "valid_way"), [
     ({"factor": 0.5, "patience": 0}, "A"),
     ({"factor": 0.1, "patience": 1}, "A"),
     ({"factor": 0.5, "patience": 0, "cooldown": 2}, "A"),
@@ -279,7 +279,7 @@ def test_lesson_19_a_step_schedule_trained_by_fit_is_refused_whatever_its_loss_d
     assert "this run was trained with StepLR(step_size=2, gamma=0.5)" in result.message
 
 
-@pytest.mark.parametrize("lrs, valid, message", [
+@pytest.mark.parametrize(("lrs", "valid", "message"), [
     ([0.05] * 8, True, "the lr never changed (0.05 in all 8 epochs)"),
     ([0.05 * 0.9 ** e for e in range(8)], True, "cut right after the first epoch"),                # ExponentialLR
     ([0.05, 0.05, 0.005, 0.005, 0.0005, 0.0005, 5e-5, 5e-5], True,                                # StepLR(2)
@@ -314,13 +314,14 @@ def shapes_batch(n=16):
 
 def dark_batch(n=16, size=28, saturated=0.01):
     """FashionMNIST/MNIST-like: grey objects on an exactly black background (about half the pixels),
-    a few pixels exactly white. Measured on FashionMNIST: 50-53 % zeros, under 1 % 255s."""
+    a few pixels exactly white. Measured on FashionMNIST: 50-53 % zeros, under 1 % 255s.
+    """
     import torch
     generator = torch.Generator().manual_seed(0)
     yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     batch = torch.zeros(n, 1, size, size)
     for i in range(n):
-        cy, cx, r = torch.randint(9, 19, (2,), generator=generator).tolist() + [8 + i % 3]
+        cy, cx, r = [*torch.randint(9, 19, (2,), generator=generator).tolist(), 8 + i % 3]
         blob = ((yy - cy) ** 2 + (xx - cx) ** 2 < r * r)
         batch[i, 0][blob] = torch.rand(int(blob.sum()), generator=generator) * 0.7 + 0.2
     batch.view(-1)[torch.randperm(batch.numel(), generator=generator)[: int(saturated * batch.numel())]] = 1.0
@@ -361,7 +362,7 @@ def test_lesson_22_the_exact_verdict(tmp_path):
         "Lesson 22 homework: 'homework/train_batch' is a 138 x 138 grid of tiles with values inside [0, 1]: correct")
 
 
-@pytest.mark.parametrize("mistake, message", [
+@pytest.mark.parametrize(("mistake", "message"), [
     ("normalised", "49% of the colour values in 'homework/train_batch' are 0 and 17% are 255: the batch was "
                    "outside [0, 1] at both ends and TensorBoard clipped it"),
     ("dark background normalised", "are 255: the batch was outside [0, 1] at both ends"),
@@ -437,7 +438,7 @@ def test_lesson_23_the_right_recordings_are_correct(size):
 
 def test_lesson_23_typical_wrong_answers_are_named():
     import torch
-    model, image, captured = alexnet_recordings()
+    _model, _image, captured = alexnet_recordings()
     swapped = {True: captured[False], False: captured[True]}
     assert "the inplace=True maps have negative values" in check_homework(23, captured=swapped).message
     same = {True: captured[True], False: captured[True]}

@@ -7,7 +7,7 @@ from camp_utils.hooks import FeatureExtractor, find_layer
 
 
 def conv_relu_net():
-    """conv (weights 1) -> ReLU(inplace=True) -> conv: the homework's pitfall in three layers."""
+    """A net of conv (weights 1) -> ReLU(inplace=True) -> conv: the homework's pitfall in three layers."""
     net = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False), nn.ReLU(inplace=True), nn.Conv2d(2, 1, 1))
     with torch.no_grad():
         net[0].weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
@@ -69,9 +69,8 @@ def test_hooks_are_removed_on_exit_and_when_the_body_raises():
     with FeatureExtractor(net, ["0", "2"]):
         assert hook_count(net) == 2
     assert hook_count(net) == 0
-    with pytest.raises(RuntimeError, match="boom"):
-        with FeatureExtractor(net, ["0", "2"]):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), FeatureExtractor(net, ["0", "2"]):
+        raise RuntimeError("boom")
     assert hook_count(net) == 0
 
 

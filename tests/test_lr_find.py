@@ -1,5 +1,6 @@
 """camp_utils.schedules.lr_find, all of it: restore, growth, suggestions, errors, and beyond the libraries
-(validation mode, accumulation, mixed precision, batch_fn, rules)."""
+(validation mode, accumulation, mixed precision, batch_fn, rules).
+"""
 import random
 import warnings
 from dataclasses import asdict
@@ -81,7 +82,7 @@ def test_accumulating_k_batches_of_b_is_one_batch_of_kb_for_plain_sgd(k):
     x, y = _data(n=192)
     small = DataLoader(TensorDataset(x, y), batch_size=16)
     large = DataLoader(TensorDataset(x, y), batch_size=16 * k)
-    kwargs = dict(start_lr=1e-2, end_lr=3.0, num_iter=10, smooth=0.0)
+    kwargs = {"start_lr": 1e-2, "end_lr": 3.0, "num_iter": 10, "smooth": 0.0}
     model = _mlp()
     accumulated = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1), small, accumulate=k, **kwargs)
     whole = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1), large, **kwargs)
@@ -93,7 +94,7 @@ def test_accumulation_weights_batches_by_their_samples():
     # 40 samples in batches of 16, 16, 8: a step over all three is a step over the 40 samples, not 3 equal thirds
     x, y = _data(n=40)
     model = _mlp()
-    kwargs = dict(start_lr=1e-2, end_lr=1.0, num_iter=4, smooth=0.0)
+    kwargs = {"start_lr": 1e-2, "end_lr": 1.0, "num_iter": 4, "smooth": 0.0}
     accumulated = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1),
                          DataLoader(TensorDataset(x, y), batch_size=16), accumulate=3, **kwargs)
     whole = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1),
@@ -109,7 +110,7 @@ def test_amp_on_cpu_runs_in_bfloat16_and_stays_close_to_full_precision():
     model = _mlp()
     dtypes = []
     handle = model[0].register_forward_hook(lambda m, args, out: dtypes.append(out.dtype))
-    kwargs = dict(start_lr=1e-3, end_lr=1e-1, num_iter=6)
+    kwargs = {"start_lr": 1e-3, "end_lr": 1e-1, "num_iter": 6}
     half = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, amp=True, **kwargs)
     assert set(dtypes) == {torch.bfloat16} and half.skipped == 0
     handle.remove()
@@ -154,7 +155,7 @@ def test_batch_fn_reads_dicts_and_longer_tuples_like_pairs():
     dicts = [{"image": a, "label": b, "id": torch.arange(len(b))} for a, b in pairs]
     triples = [(a, torch.zeros(len(b)), b) for a, b in pairs]
     model = _mlp()
-    kwargs = dict(start_lr=1e-3, end_lr=1.0, num_iter=8)
+    kwargs = {"start_lr": 1e-3, "end_lr": 1.0, "num_iter": 8}
     plain = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1), pairs, **kwargs)
     by_key = _quiet(model, torch.optim.SGD(model.parameters(), lr=0.1), dicts,
                     batch_fn=lambda b: (b["image"], b["label"]), **kwargs)
@@ -171,7 +172,7 @@ def test_batch_fn_reads_dicts_and_longer_tuples_like_pairs():
                 batch_fn=lambda b: (b["image"], "label"))
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"accumulate": 0}, "accumulate must be a positive int (batches per optimizer step), got 0"),
     ({"accumulate": 2.0}, "accumulate must be a positive int"),
     ({"amp": 1}, "amp must be False or True, got 1 (int)"),
@@ -234,7 +235,7 @@ def test_a_rule_of_ones_own_sits_next_to_the_four_and_can_give_the_suggestion():
     assert list(plain.rules) == ["fall", "steepest", "valley", "minimum/10"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"suggest": "median"}, r"suggest must name one of the rules, \['fall', 'minimum/10', 'steepest', 'valley'\]"),
     ({"rules": {}}, "rules must be a non-empty dict"),
     ({"rules": {"fall": 0.1}}, "rules must be a non-empty dict"),
@@ -429,7 +430,7 @@ def test_lr_find_cycles_a_short_loader_and_plots():
     plt.close(ax.figure)
 
 
-@pytest.mark.parametrize("kwargs, word", [
+@pytest.mark.parametrize(("kwargs", "word"), [
     ({"start_lr": 0}, "start_lr"),
     ({"start_lr": 1.0, "end_lr": 0.5}, "end_lr"),
     ({"num_iter": 1}, "num_iter"),
@@ -524,14 +525,14 @@ def test_lr_find_blames_nan_data_instead_of_calling_it_a_blow_up():
     x[5 * 32 + 3, 2] = float("nan")  # one pixel of batch 5
     loader = DataLoader(TensorDataset(x, y), batch_size=32)
     weights = {k: v.clone() for k, v in model.state_dict().items()}
-    with pytest.raises(FloatingPointError, match="batch 5 .*inputs of that batch contain NaN or inf"):
+    with pytest.raises(FloatingPointError, match=r"batch 5 .*inputs of that batch contain NaN or inf"):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=20, end_lr=1.0)
     assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
 
 
 def test_lr_find_refuses_a_loss_that_is_nan_from_the_first_batch():
     model, loader = _problem()
-    with pytest.raises(FloatingPointError, match="batch 0 .*smallest lr already"):
+    with pytest.raises(FloatingPointError, match=r"batch 0 .*smallest lr already"):
         lr_find(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, num_iter=10,
                 loss_fn=lambda out, target: out.sum() * float("nan"))
 

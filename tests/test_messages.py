@@ -34,7 +34,7 @@ def test_every_message_has_english_and_chinese_with_the_same_fields():
         assert not CJK.search(texts["en"]), key
 
 
-@pytest.mark.parametrize("value, expected", [(None, "en"), ("", "en"), ("en", "en"), ("EN_us", "en"),
+@pytest.mark.parametrize(("value", "expected"), [(None, "en"), ("", "en"), ("en", "en"), ("EN_us", "en"),
                                              ("en-GB.UTF-8", "en"), ("zh", "zh"), ("zh_CN", "zh"),
                                              ("zh-Hans", "zh"), ("zh_CN.UTF-8", "zh"), (" ZH ", "zh")])
 def test_the_language_comes_from_camp_lang(lang, value, expected):
@@ -119,7 +119,7 @@ def test_homework_verdicts_speak_chinese_with_camp_lang_zh(lang, tmp_path):
 def test_course_lab_lang_zh_sets_camp_lang(monkeypatch, tmp_path):
     course = load_script("course.py", "course_script_messages")
     seen = {}
-    monkeypatch.setattr(course, "copy_new_lessons", lambda: [])
+    monkeypatch.setattr(course, "copy_new_lessons", list)
     monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)
     monkeypatch.setattr(course.subprocess, "call", lambda cmd, **kw: seen.update(env=kw["env"]) or 0)
     assert course.cmd_lab(Path("python"), [], "zh") == 0

@@ -77,7 +77,8 @@ def test_cache_with_wrong_tensors_is_retrained(tmp_path, tiny_recipe):
 def test_real_trained_gapnet_reaches_95_percent():
     """The model lessons 22 and 23 use, from the same cache they use (``cache_dir()``: ``data/cache``, or the
     kernel setting's own folder under ``course.py test --portable``). On a clean clone this test trains it there
-    (about half a minute on 2 CPU cores) and the lessons then load it: the recipe is trained once per setting."""
+    (about half a minute on 2 CPU cores) and the lessons then load it: the recipe is trained once per setting.
+    """
     model, info = trained_gapnet()
     assert info["test_accuracy"] >= 0.95
     assert isinstance(model, GapNet) and not model.training
@@ -112,7 +113,7 @@ def test_an_unwritable_cache_folder_is_refused_before_training(tmp_path, monkeyp
     monkeypatch.setattr(weights, "_train_gapnet", must_not_train)
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    with pytest.raises(PermissionError, match="cannot write to .*a_file"):
+    with pytest.raises(PermissionError, match=r"cannot write to .*a_file"):
         trained_gapnet(cache_dir=blocker)
 
 
@@ -122,7 +123,7 @@ def test_a_folder_where_the_cache_file_should_be_is_refused_before_training(tmp_
 
     monkeypatch.setattr(weights, "_train_gapnet", must_not_train)
     (tmp_path / "gapnet_shapes.pt").mkdir()
-    with pytest.raises(ValueError, match="gapnet_shapes.pt' exists but is not a file"):
+    with pytest.raises(ValueError, match=r"gapnet_shapes.pt' exists but is not a file"):
         trained_gapnet(cache_dir=tmp_path)
 
 

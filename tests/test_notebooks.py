@@ -20,7 +20,7 @@ def source(cell):
 
 
 def prints_text(cell):
-    return any(o["output_type"] == "stream" or "text/plain" in o.get("data", {}) and "image/png" not in o["data"]
+    return any(o["output_type"] == "stream" or ("text/plain" in o.get("data", {}) and "image/png" not in o["data"])
                for o in cell.get("outputs", []))
 
 
@@ -99,3 +99,35 @@ def test_every_notebook_asks_for_the_python_kernel_jupyterlab_has(path):
 
 def test_the_kernel_check_sees_every_notebook():
     assert len(EVERY_NOTEBOOK) == 20 and ".ipynb_checkpoints" not in {part for p in EVERY_NOTEBOOK for part in p.parts}
+
+
+# "Zhou et al. (2016)", "Smith (2017, ...", "Selvaraju et al., 2017", "Goyal et al. 2017"
+CITATION = re.compile(r"\b([A-Z][a-z]+)(?: et al\.)?,? \(?((?:19|20)\d\d)\b")
+LINKED_CITATION = r"\[\*?{author}\b[^\]]*\]\(https://arxiv\.org/abs/\d{{4}}\.\d{{4,5}}\)|{author}[^\[\n]{{0,24}}\[[^\]]*\]\(https://arxiv\.org/abs/\d{{4}}\.\d{{4,5}}\)"
+
+
+def cited_papers(markdown: str) -> set[tuple[str, str]]:
+    return {(m[1], m[2]) for m in CITATION.finditer(markdown) if m[1] not in ("In", "Lesson", "PyTorch", "Since")}
+
+
+def test_the_citation_finder_reads_the_ways_the_lessons_cite():
+    text = ("Zhou et al. (2016) noticed; **Grad-CAM** (Selvaraju et al., 2017) works; Smith (2017, *Cyclical*, §3); "
+            "warm up (Goyal et al. 2017); lesson 20 (2 runs); In 2019 PyTorch")
+    assert cited_papers(text) == {("Zhou", "2016"), ("Selvaraju", "2017"), ("Smith", "2017"), ("Goyal", "2017")}
+    assert re.search(LINKED_CITATION.format(author="Zhou"), "[Zhou et al. (2016)](https://arxiv.org/abs/1512.04150)")
+    assert re.search(LINKED_CITATION.format(author="Smith"),
+                     "Smith (2017, [*Cyclical Learning Rates*](https://arxiv.org/abs/1506.01186), §3.3)")
+    assert not re.search(LINKED_CITATION.format(author="Zhou"), "Zhou et al. (2016) noticed")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_paper_a_lesson_cites_is_linked_where_it_is_first_cited(path):
+    # a learner who wants the paper finds it one click away, at the place that introduces it
+    unlinked, seen = [], set()
+    for cell in cells(path, "markdown"):
+        text = source(cell)
+        for author, year in sorted(cited_papers(text) - seen):
+            seen.add((author, year))
+            if not re.search(LINKED_CITATION.format(author=author), text):
+                unlinked.append(f"{author} {year} (cell {cell['id']})")
+    assert not unlinked, f"cited without a link to the paper where first cited: {', '.join(unlinked)}"

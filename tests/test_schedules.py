@@ -101,7 +101,7 @@ def test_trace_leaves_the_global_rng_alone():
 
 # --------------------------------------------------------------------------- trace's errors
 
-@pytest.mark.parametrize("kwargs, word", [
+@pytest.mark.parametrize(("kwargs", "word"), [
     ({"epochs": -1}, "epochs"),
     ({"epochs": 0}, "epochs"),
     ({"epochs": 2.5}, "epochs"),
@@ -240,15 +240,61 @@ def test_tracing_and_the_range_test_do_not_import_ipywidgets():
     assert out == ["False", "True", "True"]
 
 
-def test_the_explorer_catalogue_is_built_once_and_matches_the_menu():
+def test_the_explorer_catalogue_is_built_once():
     from camp_utils.schedules.explorer_widget import _explorer_catalogue
 
     assert _explorer_catalogue() is _explorer_catalogue()
-    assert list(_explorer_catalogue()) == sorted(_explorer_catalogue(), key=EXPLORER_SCHEDULERS.index)
-    assert set(_explorer_catalogue()) == set(EXPLORER_SCHEDULERS)
 
 
-@pytest.mark.parametrize("kwargs, word", [({"epochs": 1000},
+def test_explorer_controls_without_a_default_take_the_schedulers_own():
+    from camp_utils.schedules.explorer_widget import _explorer_catalogue
+
+    defaults = {label: {c.name: c.default for c in controls} for label, (controls, _) in _explorer_catalogue().items()}
+    # torch 2.x's defaults, written out: StepLR(gamma=0.1), OneCycleLR(pct_start=0.3, div_factor=25.0,
+    # anneal_strategy="cos"), CyclicLR(mode="triangular"), ReduceLROnPlateau(factor=0.1, patience=10, cooldown=0)
+    assert defaults["StepLR"]["gamma"] == 0.1 and defaults["MultiStepLR"]["gamma"] == 0.1
+    assert (defaults["OneCycleLR"]["pct_start"], defaults["OneCycleLR"]["div_factor"],
+            defaults["OneCycleLR"]["anneal_strategy"]) == (0.3, 25.0, "cos")
+    assert defaults["CyclicLR"]["mode"] == "triangular" and defaults["LinearLR"]["end_factor"] == 1.0
+    assert defaults["ReduceLROnPlateau"] == {"factor": 0.1, "patience": 10, "cooldown": 0, "min_lr": 1e-5}
+    # and the ones the explorer chooses, where torch's would draw a dull curve (CyclicLR's gamma=1.0 makes
+    # exp_range flat; a cosine's eta_min=0 is outside a log slider)
+    assert defaults["CyclicLR"]["gamma"] == 0.99 and defaults["CosineAnnealingLR"]["eta_min"] == 1e-4
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    (("StepLR", "StepLR", ("step_size", "int", 3, 1, 9, 1), ("gama", "float", 0.1, 0.05, 1.0, 0.05)),
+     "StepLR has controls that are not parameters of StepLR: gama"),
+    (("StepLR", "StepLR", ("step_size", "int", None, 1, 9, 1),),
+     "TORCH_DEFAULT needs a parameter 'step_size' with a default in StepLR's signature"),
+    (("CyclicLR", "CyclicLR", ("base_lr", "log", 0.01, 1e-3, 1.0), ("max_lr", "log", 0.1, 1e-3, 1.0),
+      ("step_size_up", "int", None, 1, 100, 1)),
+     r"default 2000 is not a number in \[1, 100\]"),
+    (("Nadir", "NoSuchLR", ("x", "float", 0.1, 0.0, 1.0),), "names 'NoSuchLR', which is not a scheduler class"),
+])
+def test_a_catalogue_entry_that_does_not_fit_its_schedulers_signature_fails_when_the_catalogue_is_built(
+        monkeypatch, entry, message):
+    from camp_utils.schedules import explorer_widget as ew
+
+    label, scheduler, *controls = entry
+    made = [ew.Slider(*c[:2], ew.TORCH_DEFAULT if c[2] is None else c[2], *c[3:]) for c in controls]
+    monkeypatch.setattr(ew, "_ENTRIES", (ew._Entry(label, scheduler, tuple(made)),))
+    ew._explorer_catalogue.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=message):
+            ew._explorer_catalogue()
+    finally:
+        ew._explorer_catalogue.cache_clear()
+
+
+def test_a_control_with_an_unknown_unit_fails_when_it_is_made():
+    from camp_utils.schedules.explorer_widget import Slider
+
+    with pytest.raises(ValueError, match="unit must be one of '', 'epochs', 'epoch factor', 'epoch list', got 'epoch'"):
+        Slider("T_max", "int", 50, 1, 200, 1, unit="epoch")
+
+
+@pytest.mark.parametrize(("kwargs", "word"), [({"epochs": 1000},
                                            "epochs must be an int from 1 to 400 .the explorer.s slider range"),
                                           ({"steps_per_epoch": 50}, "steps_per_epoch must be an int from 1 to 20"),
                                           ({"lr": 50.0}, r"lr must be a finite number in \[1e-05, 10\]")])
@@ -260,7 +306,7 @@ def test_the_explorer_refuses_values_its_sliders_would_clamp(kwargs, word):
 # fit after lr_find == fit alone, bit for bit: tests/test_lr_find.py (every option, host RNGs too)
 
 
-@pytest.mark.parametrize("text, found", [("abc", "'abc' is not one"), ("50, -5", "'-5' is not one"),
+@pytest.mark.parametrize(("text", "found"), [("abc", "'abc' is not one"), ("50, -5", "'-5' is not one"),
                                          ("5.5", "'5.5' is not one"), ("0, 10", "'0' is not one"),
                                          (" , ", "the text is empty")])
 def test_the_explorer_says_which_milestone_text_it_cannot_read(text, found):
@@ -276,7 +322,7 @@ def test_the_explorer_reads_milestones_in_any_order_and_with_semicolons():
 
 
 # ---- the explorer's catalogue: every control checked when it is made
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"kind": "slider", "default": 1}, "kind must be one of int, float, log, choice, text"),
     ({"kind": "int", "default": 5, "low": 10, "high": 1}, "needs low < high"),
     ({"kind": "float", "default": 2.0, "low": 0.0, "high": 1.0}, r"default 2\.0 is not a number in \[0\.0, 1\.0\]"),
@@ -300,7 +346,7 @@ def test_every_catalogue_entry_builds_its_scheduler_from_its_defaults():
         _explorer_catalogue,
     )
     catalogue = _explorer_catalogue()
-    assert list(catalogue) == list(EXPLORER_SCHEDULERS)
+    assert list(catalogue) == list(EXPLORER_SCHEDULERS)  # the menu is the catalogue, in its order
     for name, (sliders, _) in catalogue.items():
         assert {s.kind for s in sliders} <= set(SLIDER_KINDS)
         assert len(_explore_trace(name, {}, epochs=20, steps_per_epoch=2, lr=0.1)) == 40, name

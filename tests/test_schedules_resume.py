@@ -69,7 +69,7 @@ def test_a_schedule_that_cannot_run_through_is_reported_not_raised():
     assert audit.summary(6) == "nested " + audit.error
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"epochs": 1}, "epochs"),
     ({"epochs": 10, "lr": 0}, "lr"),
     ({"epochs": 10, "build": lambda opt, last: StepLR(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1), 2)},

@@ -31,9 +31,8 @@ def test_seeded_starts_from_the_seed_and_gives_the_random_state_back():
     assert torch.equal(torch.rand(3), expected_after)
     torch.manual_seed(7)
     assert torch.equal(torch.rand(2), inside)
-    with pytest.raises(ValueError, match="seed"):
-        with seeded(1.5):
-            pass
+    with pytest.raises(ValueError, match="seed"), seeded(1.5):
+        pass
 
 
 def test_preserved_restores_weights_buffers_grads_modes_and_optimizer_in_place():
@@ -64,11 +63,10 @@ def test_preserved_restores_weights_buffers_grads_modes_and_optimizer_in_place()
 def test_preserved_restores_after_an_error_too():
     model = net()
     before = model[0].weight.clone()
-    with pytest.raises(RuntimeError, match="boom"):
-        with preserved(model):
-            with torch.no_grad():
-                model[0].weight.add_(1)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), preserved(model):  # noqa: PT012 -- the error is raised inside
+        with torch.no_grad():
+            model[0].weight.add_(1)
+        raise RuntimeError("boom")
     assert torch.equal(model[0].weight, before)
 
 
@@ -85,7 +83,7 @@ def test_deterministic_kernels_gives_the_cudnn_switches_back():
 def test_model_device_without_parameters():
     assert model_device(nn.Identity()) == torch.device("cpu")
     assert model_device(net()) == torch.device("cpu")
-    with pytest.raises(ValueError, match="torch.nn.Module"):
+    with pytest.raises(ValueError, match=r"torch.nn.Module"):
         model_device("model")
 
 

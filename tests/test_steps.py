@@ -1,5 +1,6 @@
 """camp_utils.steps: the one optimizer step that fit and lr_find share -- accumulation, mixed precision,
-batch_fn, nested inputs, no_sync -- and fit's new options that come with it."""
+batch_fn, nested inputs, no_sync -- and fit's new options that come with it.
+"""
 from collections import namedtuple
 from contextlib import contextmanager
 
@@ -128,7 +129,7 @@ def test_to_device_rebuilds_tensors_inside_tuples_lists_dicts_and_namedtuples():
     moved = to_device(nested, "cpu")
     assert isinstance(moved["pair"], Pair) and torch.equal(moved["pair"].mask, torch.ones(2))
     assert moved["list"][1] == "keep" and moved["n"] == 3
-    inputs, targets = unpack_batch(((torch.zeros(4, 2), {"m": torch.ones(4)}), torch.zeros(4)))
+    inputs, _targets = unpack_batch(((torch.zeros(4, 2), {"m": torch.ones(4)}), torch.zeros(4)))
     assert isinstance(inputs, tuple)
     with pytest.raises(ValueError, match=r"inputs a tensor \(or a tuple, list or dict of tensors"):
         unpack_batch(((torch.zeros(4, 2), "not a tensor"), torch.zeros(4)))

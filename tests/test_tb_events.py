@@ -85,9 +85,9 @@ def test_a_garbage_file_is_named_not_silently_skipped(tmp_path):
     (bad / "events.out.tfevents.123.host").write_bytes(b"not an event file" * 20)
     with pytest.warns(tb.DamagedEventFileWarning, match="bad/events.out.tfevents.123.host' is not readable"):
         assert sorted(tb.read_scalars(tmp_path / "20")) == ["good"]
-    with pytest.warns(tb.DamagedEventFileWarning):
-        with pytest.raises(ValueError, match="no scalars could be read under .*is not readable"):
-            tb.read_scalars(bad)
+    with pytest.warns(tb.DamagedEventFileWarning), \
+            pytest.raises(ValueError, match=r"no scalars could be read under .*is not readable"):
+        tb.read_scalars(bad)
 
 
 def test_a_file_still_being_written_is_not_damaged(tmp_path):

@@ -83,7 +83,7 @@ def test_add_figure_is_read_back_as_rgb_of_the_figure_size(tmp_path):
 
 def test_unknown_tag_names_the_tags_that_exist(tmp_path):
     folder = write(tmp_path / "run", lambda w: w.add_image("real", torch.zeros(3, 2, 2), 0))
-    with pytest.raises(ValueError, match="'missing'.*real"):
+    with pytest.raises(ValueError, match=r"'missing'.*real"):
         tb.read_images(folder, "missing")
 
 

@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import threading
+from typing import ClassVar
 
 import pytest
 
@@ -15,7 +16,7 @@ class _FakeJupyter(http.server.BaseHTTPRequestHandler):
     """Answers /server-proxy/servers-info like a Jupyter server with (200) or without (404) the proxy."""
 
     status = 200
-    seen_headers: list = []
+    seen_headers: ClassVar[list] = []
 
     def do_GET(self):
         type(self).seen_headers.append(dict(self.headers))

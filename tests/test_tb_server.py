@@ -40,18 +40,16 @@ def test_get_text_returns_a_plugins_answer_as_it_is_served(tmp_path):
 
 def test_server_stops_when_the_body_raises(tmp_path):
     folder = write_line(tmp_path, n=3)
-    with pytest.raises(RuntimeError, match="boom"):
-        with tb.TensorBoardServer(folder) as server:
-            process = server._process
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), tb.TensorBoardServer(folder) as server:  # noqa: PT012
+        process = server._process
+        raise RuntimeError("boom")
     assert process.poll() is not None
 
 
 def test_server_unknown_series_names_run_and_tag(tmp_path):
     folder = write_line(tmp_path, n=3)
-    with tb.TensorBoardServer(folder.parent) as server:
-        with pytest.raises(ValueError, match=r"run 'line', tag 'nope'"):
-            server.scalars("line", "nope")
+    with tb.TensorBoardServer(folder.parent) as server, pytest.raises(ValueError, match=r"run 'line', tag 'nope'"):
+        server.scalars("line", "nope")
 
 
 def test_server_missing_folder_names_it(tmp_path):
@@ -258,7 +256,8 @@ def test_data_location_refuses_a_bad_url_or_timeout(url, timeout, message):
 @pytest.fixture
 def squatter(monkeypatch):
     """Make every TensorBoard start lose the race: just before the process starts, another program binds
-    whatever port its command line names. Returns the ports taken (0, "any free one", cannot be taken)."""
+    whatever port its command line names. Returns the ports taken (0, "any free one", cannot be taken).
+    """
     import socket
 
     real_popen, taken, squatters = subprocess.Popen, [], []

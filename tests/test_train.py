@@ -151,7 +151,7 @@ def test_evaluate_restores_training_mode(loaders):
 def test_evaluate_a_model_without_parameters_inside_map():
     x, y = torch.randn(12, 3), torch.randint(0, 3, (12,))
     loader = DataLoader(TensorDataset(x, y), batch_size=4)
-    results = list(map(lambda m: evaluate(m, loader), [torch.nn.Identity(), torch.nn.Identity(), torch.nn.Softmax(1)]))
+    results = [evaluate(m, loader) for m in [torch.nn.Identity(), torch.nn.Identity(), torch.nn.Softmax(1)]]
     assert len(results) == 3  # a bare StopIteration from a parameter probe would end map() after 0 results
     # the Identity's logits are the inputs themselves: loss and accuracy computed here directly
     expected_loss = torch.nn.functional.cross_entropy(x, y).item()
@@ -160,7 +160,7 @@ def test_evaluate_a_model_without_parameters_inside_map():
         assert loss == pytest.approx(expected_loss, rel=1e-6) and acc == pytest.approx(expected_acc)
 
 
-@pytest.mark.parametrize("targets, word", [
+@pytest.mark.parametrize(("targets", "word"), [
     (torch.tensor([[0.5, 0.7, -0.2]] * 8), "has negative values or does not sum to 1"),
     (torch.tensor([[1.0, 1.0, 0.0]] * 8), "sum 2"),
 ])
@@ -205,7 +205,7 @@ def test_evaluate_gives_each_module_its_own_mode_back():
     assert not model.training and not model[1].training and model[2].training
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"epochs": 0}, "epochs must be a positive int"),
     ({"epochs": 1.5}, "epochs must be a positive int"),
     ({"epochs": 1, "scheduler_interval": "step"}, "scheduler_interval must be 'epoch' or 'batch'"),
@@ -303,7 +303,7 @@ def test_fit_uses_deterministic_kernels_and_restores_the_callers_settings(loader
             on_batch_end=lambda b: inside.append((cudnn.deterministic, cudnn.benchmark)))
         assert set(inside) == {(True, False)}
         assert (cudnn.deterministic, cudnn.benchmark) == (False, True)
-        with pytest.raises(ValueError):  # restored after an error too
+        with pytest.raises(ValueError, match="stop"):  # restored after an error too
             fit(model, sgd(model), loaders[0], epochs=1, progress=False,
                 on_batch_end=lambda b: (_ for _ in ()).throw(ValueError("stop")))
         assert (cudnn.deterministic, cudnn.benchmark) == (False, True)
@@ -409,7 +409,7 @@ def test_targets_of_an_unknown_shape_are_refused(loaders):
         evaluate(model, odd, loss_fn=lambda out, t: out.sum() * 0)
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"epochs": True}, "epochs must be a positive int"),
     ({"epochs": 1, "seed": "0"}, "seed must be an int"),
     ({"epochs": 1, "seed": 1.0}, "seed must be an int"),

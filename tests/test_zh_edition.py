@@ -265,9 +265,10 @@ def test_the_hash_ignores_line_endings_and_trailing_spaces_only():
 
 def test_a_planted_change_in_a_real_lesson_is_detected_and_a_rebuild_fixes_it(tmp_path):
     real = LESSONS[0]
-    # its solutions notebook comes along: the lesson links to it, and the link points at its Chinese edition
-    solutions = next(ls for ls in LESSONS if ls.key == f"solutions/{real.number}")
-    for path in (real.en_path, real.tr_path, real.code_path, real.zh_path, solutions.en_path, solutions.tr_path):
+    # the other lessons and solutions come along (English and translation): the lesson links to some of them,
+    # and each such link points at its Chinese edition
+    others = [path for ls in LESSONS if ls is not real for path in (ls.en_path, ls.tr_path)]
+    for path in (real.en_path, real.tr_path, real.code_path, real.zh_path, *others):
         target = tmp_path / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
@@ -415,7 +416,7 @@ def _course_script():
 def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_does_not(lang, monkeypatch, tmp_path):
     course = _course_script()
     seen = {}
-    monkeypatch.setattr(course, "copy_new_lessons", lambda: [])
+    monkeypatch.setattr(course, "copy_new_lessons", list)
     monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)
     monkeypatch.setattr(course.subprocess, "call",
                         lambda cmd, **kw: seen.update(cmd=cmd, env=kw["env"], cwd=kw["cwd"]) or 0)

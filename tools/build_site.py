@@ -427,6 +427,7 @@ def build(out: Path = DEFAULT_OUT, editions: list[str] | None = None, python: st
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the course's website from the committed notebooks; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the site goes (default build/site)")
     parser.add_argument("--edition", choices=list(EDITIONS), action="append", help="only this edition (repeatable)")

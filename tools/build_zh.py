@@ -159,6 +159,7 @@ class Lesson:
         return f"solutions/{self.number}" if self.solutions else self.number
 
     def rel(self, path: Path) -> str:
+        """``path`` relative to the project, with forward slashes, for messages."""
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:
@@ -166,10 +167,12 @@ class Lesson:
 
     @property
     def build_command(self) -> str:
+        """The command that builds this lesson's Chinese notebook."""
         return f"python tools/build_zh.py {self.key}"
 
     @property
     def sync_command(self) -> str:
+        """The command that brings this lesson's translation file in step with the English notebook."""
         return f"python tools/build_zh.py --sync {self.key}"
 
 
@@ -186,9 +189,9 @@ def _prose(text: str) -> str:
 
 
 def english_hash(text: str) -> str:
-    """Return the hash recorded beside a translation: 16 hex digits of SHA-256 of the normalised text.
+    r"""Return the hash recorded beside a translation: 16 hex digits of SHA-256 of the normalised text.
 
-    Normalising (``\\r\\n`` -> ``\\n``, trailing spaces and blank first/last lines
+    Normalising (``\r\n`` -> ``\n``, trailing spaces and blank first/last lines
     removed) means that only a change a reader could see asks for a re-translation.
     """
     return hashlib.sha256(_normalise(text).encode("utf-8")).hexdigest()[:HASH_DIGITS]
@@ -761,6 +764,7 @@ def sync(lesson: Lesson) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    """Build, sync or check the Chinese notebooks named on the command line (all by default)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("lessons", nargs="*", help="lesson numbers, names or paths (default: every lesson)")
     mode = parser.add_mutually_exclusive_group()

@@ -21,6 +21,7 @@ from camp_utils.tb import SESSION_VARIABLE, stop_session_tensorboards
 
 
 def execute(path: Path, timeout: int = 900) -> float:
+    """Execute the notebook at ``path`` in a fresh kernel started in its folder; return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -32,6 +33,7 @@ def execute(path: Path, timeout: int = 900) -> float:
 
 
 def main(argv: list[str]) -> int:
+    """Execute each notebook named in ``argv`` and print its time."""
     if not argv:
         print("usage: python tools/run_notebooks.py NOTEBOOK.ipynb [...]", file=sys.stderr)
         return 2

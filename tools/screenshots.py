@@ -71,6 +71,7 @@ SHOTS = [
 
 
 def take(shot: Shot, browser) -> Path:
+    """Open ``shot``'s page in a TensorBoard of its own and save the screenshot; return its path."""
     # A relative folder, served from the project's root: TensorBoard prints the folder it serves under
     # the run list, and the pictures must not show this machine's paths.
     with TensorBoardServer(Path("runs") / shot.logdir) as board:
@@ -90,6 +91,7 @@ def take(shot: Shot, browser) -> Path:
 
 
 def main(prefixes: list[str]) -> int:
+    """Take the screenshots whose names start with one of ``prefixes`` (all by default)."""
     from playwright.sync_api import sync_playwright
 
     os.chdir(ROOT)

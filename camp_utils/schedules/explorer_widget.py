@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
+import inspect
 import io
 import math
 from collections.abc import Callable, Mapping
@@ -13,40 +15,67 @@ from ..checks import check_choice, check_int, check_number
 from .plots import plot_trace
 from .trace import Trace, trace
 
-__all__ = ["explorer", "ScheduleExplorer", "EXPLORER_SCHEDULERS", "Slider", "SLIDER_KINDS"]
+__all__ = ["explorer", "ScheduleExplorer", "EXPLORER_SCHEDULERS", "Slider", "SLIDER_KINDS", "SLIDER_UNITS",
+           "TORCH_DEFAULT"]
 
 
 SLIDER_KINDS = ("int", "float", "log", "choice", "text")
 """The controls the explorer can draw: a slider (``int``, ``float``, ``log``: log-scale), a menu, a text box."""
 
+SLIDER_UNITS = ("", "epochs", "epoch factor", "epoch list")
+"""How a control's value reaches the scheduler, which the explorer steps once per batch: ``""`` as it is;
+``"epochs"`` a length in epochs, times ``steps_per_epoch``; ``"epoch factor"`` a factor per epoch, its
+``steps_per_epoch``-th root per step; ``"epoch list"`` a text of epochs (``"50, 125"``), each times
+``steps_per_epoch``."""
+
+
+class _TorchDefault:
+    """The default of a :class:`Slider` that takes the scheduler's own default (read from its signature)."""
+
+    def __repr__(self) -> str:
+        return "TORCH_DEFAULT"
+
+
+TORCH_DEFAULT: Any = _TorchDefault()
+"""A :class:`Slider` default meaning "the default in the scheduler's ``__init__``", read with :mod:`inspect`."""
+
 
 @dataclass(frozen=True)
 class Slider:
-    """One explorer control: ``kind`` is one of :data:`SLIDER_KINDS`; checked when it is made.
+    """One explorer control for the scheduler parameter ``name``; checked when it is made.
 
+    ``kind`` is one of :data:`SLIDER_KINDS`, ``unit`` one of :data:`SLIDER_UNITS`.
     Numeric kinds need ``low < high`` with the default between them (``log``:
     ``low > 0``), a ``choice`` needs its default among ``options``, a ``text``
-    a string default; a catalogue entry with a bad control fails at import of
-    the catalogue, not with a widget error in a learner's notebook.
+    a string default. ``default=TORCH_DEFAULT`` takes the scheduler's own
+    default, checked the same way when the catalogue is built: a catalogue
+    entry with a bad control fails there, not with a widget error in a
+    learner's notebook.
     """
 
     name: str
     kind: str
-    default: Any
+    default: Any = TORCH_DEFAULT
     low: float | None = None
     high: float | None = None
     step: float | None = None
     options: tuple = ()
+    unit: str = ""
 
     def __post_init__(self) -> None:
         where = f"Slider {self.name!r}"
         if self.kind not in SLIDER_KINDS:
             raise ValueError(f"{where}: kind must be one of {', '.join(SLIDER_KINDS)}, got {self.kind!r}")
+        if self.unit not in SLIDER_UNITS:
+            raise ValueError(f"{where}: unit must be one of {', '.join(map(repr, SLIDER_UNITS))}, got {self.unit!r}")
         if self.kind in ("int", "float", "log"):
             if self.low is None or self.high is None or not self.low < self.high:
                 raise ValueError(f"{where}: a {self.kind} slider needs low < high, got {self.low}, {self.high}")
             if self.kind == "log" and self.low <= 0:
                 raise ValueError(f"{where}: a log slider needs low > 0, got {self.low}")
+        if self.default is TORCH_DEFAULT:
+            return  # checked by _with_default once the scheduler's own default is known
+        if self.kind in ("int", "float", "log"):
             if isinstance(self.default, bool) or not isinstance(self.default, (int, float)) or \
                     not self.low <= self.default <= self.high:
                 raise ValueError(f"{where}: default {self.default!r} is not a number in [{self.low}, {self.high}]")
@@ -58,6 +87,16 @@ class Slider:
         elif self.kind == "text" and not isinstance(self.default, str):
             raise ValueError(f"{where}: a text box needs a str default, got {type(self.default).__name__}")
 
+    def _with_default(self, scheduler: str, parameters: Mapping[str, inspect.Parameter]) -> Slider:
+        """This control with ``TORCH_DEFAULT`` replaced by the default of ``scheduler``'s parameter (checked)."""
+        if self.default is not TORCH_DEFAULT:
+            return self
+        found = parameters.get(self.name)
+        if found is None or found.default is inspect.Parameter.empty:
+            raise ValueError(f"Slider {self.name!r} of {scheduler}: TORCH_DEFAULT needs a parameter {self.name!r} "
+                             f"with a default in {scheduler}'s signature")
+        return dataclasses.replace(self, default=found.default)  # __post_init__ checks it against the range
+
 
 def _plateau_metric(epochs: int) -> list[float]:
     """A made-up validation loss: falls, then flattens on plateaus (deterministic)."""
@@ -68,90 +107,139 @@ def _plateau_metric(epochs: int) -> list[float]:
     return values
 
 
-@functools.lru_cache(maxsize=1)
-def _explorer_catalogue() -> dict[str, tuple[list[Slider], Callable[..., Any]]]:
-    """The explorer's schedulers: name -> (its sliders, how to build it). Built once, on first use."""
-    return _build_catalogue()
+def _per_step(control: Slider, value: Any, steps_per_epoch: int) -> Any:
+    """``value`` of ``control`` as a scheduler stepped once per batch needs it (see :data:`SLIDER_UNITS`)."""
+    if control.unit == "epochs":
+        return value * steps_per_epoch
+    if control.unit == "epoch factor":
+        return value ** (1 / steps_per_epoch)
+    if control.unit == "epoch list":
+        return [m * steps_per_epoch for m in _epoch_list(control.name, value)]
+    return value
 
 
-def _build_catalogue() -> dict[str, tuple[list[Slider], Callable[..., Any]]]:
+def _epoch_list(name: str, text: str) -> list[int]:
+    items = [v.strip() for v in text.replace(";", ",").split(",") if v.strip()]
+    bad = [v for v in items if not v.isdigit() or int(v) == 0]
+    if bad or not items:
+        found = f"{bad[0]!r} is not one" if bad else "the text is empty"
+        raise ValueError(f"{name} must be whole epochs above 0, separated by commas, e.g. '50, 125, 160'; {found}")
+    return sorted({int(v) for v in items})
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One scheduler of the menu: ``label``, the class it builds, its controls.
+
+    ``scheduler`` names a class of ``torch.optim.lr_scheduler`` (or ``"SWALR"``); every control is one of
+    its ``__init__``'s parameters, passed by name, unless ``arguments`` maps the controls' values (already
+    per step) and the run's total steps to the keyword arguments. ``build`` replaces all of that for an
+    entry that is more than one scheduler.
+    """
+
+    label: str
+    scheduler: str
+    controls: tuple[Slider, ...]
+    arguments: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
+    build: Callable[..., Any] | None = None
+
+
+def _warmup_then_cosine(opt, v: Mapping[str, Any], total: int, spe: int):
     from torch.optim import lr_scheduler as S
+
+    warm = max(1, v["warmup_epochs"])
+    return S.SequentialLR(opt, [S.LinearLR(opt, v["start_factor"], 1.0, warm),
+                                S.CosineAnnealingLR(opt, max(1, total - warm), v["eta_min"])], [warm])
+
+
+_FRACTION = {"kind": "float", "low": 0.05, "high": 1.0, "step": 0.05}
+_ENTRIES: tuple[_Entry, ...] = (
+    _Entry("StepLR", "StepLR", (Slider("step_size", "int", 30, 1, 200, 1, unit="epochs"),
+                                Slider("gamma", **_FRACTION))),
+    _Entry("MultiStepLR", "MultiStepLR", (Slider("milestones", "text", "50, 125, 160", unit="epoch list"),
+                                          Slider("gamma", **_FRACTION))),
+    _Entry("ExponentialLR", "ExponentialLR", (Slider("gamma", "float", 0.95, 0.8, 1.0, 0.005, unit="epoch factor"),)),
+    _Entry("CosineAnnealingLR", "CosineAnnealingLR", (Slider("T_max", "int", 50, 1, 200, 1, unit="epochs"),
+                                                      Slider("eta_min", "log", 1e-4, 1e-6, 1e-1))),
+    _Entry("CosineAnnealingWarmRestarts", "CosineAnnealingWarmRestarts",
+           (Slider("T_0", "int", 20, 1, 100, 1, unit="epochs"), Slider("T_mult", "int", 2, 1, 4, 1),
+            Slider("eta_min", "log", 1e-4, 1e-6, 1e-1))),
+    _Entry("OneCycleLR", "OneCycleLR",
+           (Slider("max_lr", "log", 0.5, 1e-3, 10.0), Slider("pct_start", "float", low=0.05, high=0.95, step=0.05),
+            Slider("div_factor", "log", low=1.0, high=1e3),
+            Slider("anneal_strategy", "choice", options=("cos", "linear"))),
+           arguments=lambda v, total: v | {"total_steps": total}),
+    _Entry("CyclicLR", "CyclicLR",
+           (Slider("base_lr", "log", 1e-3, 1e-5, 1.0), Slider("max_lr", "log", 0.1, 1e-4, 10.0),
+            Slider("step_size_up", "int", 20, 1, 100, 1, unit="epochs"),
+            Slider("mode", "choice", options=("triangular", "triangular2", "exp_range")),
+            Slider("gamma", "float", 0.99, 0.9, 1.0, 0.005))),
+    _Entry("LinearLR warm-up + cosine (SequentialLR)", "SequentialLR",
+           (Slider("warmup_epochs", "int", 10, 1, 100, 1, unit="epochs"),
+            Slider("start_factor", "log", 0.01, 1e-3, 1.0), Slider("eta_min", "log", 1e-4, 1e-6, 1e-1)),
+           build=_warmup_then_cosine),
+    _Entry("LinearLR", "LinearLR", (Slider("start_factor", "log", 0.1, 1e-3, 1.0),
+                                    Slider("end_factor", "float", low=0.0, high=1.0, step=0.05),
+                                    Slider("total_iters", "int", 50, 1, 200, 1, unit="epochs"))),
+    _Entry("PolynomialLR", "PolynomialLR", (Slider("total_iters", "int", 150, 1, 200, 1, unit="epochs"),
+                                            Slider("power", "float", 2.0, 0.1, 5.0, 0.1))),
+    _Entry("ConstantLR", "ConstantLR", (Slider("factor", "float", 0.25, 0.05, 1.0, 0.05),
+                                        Slider("total_iters", "int", 50, 1, 200, 1, unit="epochs"))),
+    _Entry("MultiplicativeLR", "MultiplicativeLR",
+           (Slider("factor", "float", 0.98, 0.8, 1.0, 0.005, unit="epoch factor"),),
+           arguments=lambda v, total: {"lr_lambda": lambda step: v["factor"]}),
+    _Entry("ReduceLROnPlateau", "ReduceLROnPlateau",
+           (Slider("factor", **_FRACTION | {"high": 0.95}), Slider("patience", "int", low=0, high=50, step=1),
+            Slider("cooldown", "int", low=0, high=50, step=1), Slider("min_lr", "log", 1e-5, 1e-7, 1e-1))),
+    _Entry("SWALR", "SWALR", (Slider("swa_lr", "log", 0.01, 1e-4, 1.0),
+                              Slider("anneal_epochs", "int", 20, 1, 100, 1, unit="epochs"),
+                              Slider("anneal_strategy", "choice", options=("cos", "linear")))),
+)
+
+EXPLORER_SCHEDULERS: tuple[str, ...] = tuple(e.label for e in _ENTRIES)
+"""The schedulers :func:`explorer` offers, in menu order."""
+
+
+def _scheduler_class(name: str) -> type:
+    from torch.optim import lr_scheduler
     from torch.optim.swa_utils import SWALR
 
-    def sequential(opt, p, total, spe):
-        warm = max(1, p["warmup_epochs"] * spe)
-        return S.SequentialLR(opt, [S.LinearLR(opt, p["start_factor"], 1.0, warm),
-                                    S.CosineAnnealingLR(opt, max(1, total - warm), p["eta_min"])], [warm])
-
-    def milestones(text: str) -> list[int]:
-        items = [v.strip() for v in text.replace(";", ",").split(",") if v.strip()]
-        bad = [v for v in items if not v.isdigit() or int(v) == 0]
-        if bad or not items:
-            found = f"{bad[0]!r} is not one" if bad else "the text is empty"
-            raise ValueError(f"milestones must be whole epochs above 0, separated by commas, e.g. '50, 125, 160'; "
-                             f"{found}")
-        return sorted({int(v) for v in items})
-
-    return {
-        "StepLR": ([Slider("step_size", "int", 30, 1, 200, 1), Slider("gamma", "float", 0.1, 0.05, 1.0, 0.05)],
-                   lambda opt, p, total, spe: S.StepLR(opt, p["step_size"] * spe, p["gamma"])),
-        "MultiStepLR": ([Slider("milestones", "text", "50, 125, 160"), Slider("gamma", "float", 0.1, 0.05, 1.0, 0.05)],
-                        lambda opt, p, total, spe: S.MultiStepLR(opt, [m * spe for m in milestones(p["milestones"])],
-                                                                 p["gamma"])),
-        "ExponentialLR": ([Slider("gamma", "float", 0.95, 0.8, 1.0, 0.005)],
-                          lambda opt, p, total, spe: S.ExponentialLR(opt, p["gamma"] ** (1 / spe))),
-        "CosineAnnealingLR": ([Slider("T_max", "int", 50, 1, 200, 1), Slider("eta_min", "log", 1e-4, 1e-6, 1e-1)],
-                              lambda opt, p, total, spe: S.CosineAnnealingLR(opt, p["T_max"] * spe, p["eta_min"])),
-        "CosineAnnealingWarmRestarts": (
-            [Slider("T_0", "int", 20, 1, 100, 1), Slider("T_mult", "int", 2, 1, 4, 1),
-             Slider("eta_min", "log", 1e-4, 1e-6, 1e-1)],
-            lambda opt, p, total, spe: S.CosineAnnealingWarmRestarts(opt, p["T_0"] * spe, p["T_mult"], p["eta_min"])),
-        "OneCycleLR": ([Slider("max_lr", "log", 0.5, 1e-3, 10.0), Slider("pct_start", "float", 0.3, 0.05, 0.95, 0.05),
-                        Slider("div_factor", "log", 25.0, 1.0, 1e3),
-                        Slider("anneal_strategy", "choice", "cos", options=("cos", "linear"))],
-                       lambda opt, p, total, spe: S.OneCycleLR(opt, p["max_lr"], total_steps=total,
-                                                               pct_start=p["pct_start"],
-                                                               anneal_strategy=p["anneal_strategy"],
-                                                               div_factor=p["div_factor"])),
-        "CyclicLR": ([Slider("base_lr", "log", 1e-3, 1e-5, 1.0), Slider("max_lr", "log", 0.1, 1e-4, 10.0),
-                      Slider("step_size_up", "int", 20, 1, 100, 1),
-                      Slider("mode", "choice", "triangular", options=("triangular", "triangular2", "exp_range")),
-                      Slider("gamma", "float", 0.99, 0.9, 1.0, 0.005)],
-                     lambda opt, p, total, spe: S.CyclicLR(opt, p["base_lr"], p["max_lr"], p["step_size_up"] * spe,
-                                                           mode=p["mode"], gamma=p["gamma"])),
-        "LinearLR warm-up + cosine (SequentialLR)": (
-            [Slider("warmup_epochs", "int", 10, 1, 100, 1), Slider("start_factor", "log", 0.01, 1e-3, 1.0),
-             Slider("eta_min", "log", 1e-4, 1e-6, 1e-1)],
-            sequential),
-        "LinearLR": ([Slider("start_factor", "log", 0.1, 1e-3, 1.0), Slider("end_factor", "float", 1.0, 0.0, 1.0, 0.05),
-                      Slider("total_iters", "int", 50, 1, 200, 1)],
-                     lambda opt, p, total, spe: S.LinearLR(opt, p["start_factor"], p["end_factor"],
-                                                           p["total_iters"] * spe)),
-        "PolynomialLR": ([Slider("total_iters", "int", 150, 1, 200, 1), Slider("power", "float", 2.0, 0.1, 5.0, 0.1)],
-                         lambda opt, p, total, spe: S.PolynomialLR(opt, p["total_iters"] * spe, p["power"])),
-        "ConstantLR": ([Slider("factor", "float", 0.25, 0.05, 1.0, 0.05), Slider("total_iters", "int", 50, 1, 200, 1)],
-                       lambda opt, p, total, spe: S.ConstantLR(opt, p["factor"], p["total_iters"] * spe)),
-        "MultiplicativeLR": ([Slider("factor", "float", 0.98, 0.8, 1.0, 0.005)],
-                             lambda opt, p, total, spe: S.MultiplicativeLR(opt, lambda e: p["factor"] ** (1 / spe))),
-        "ReduceLROnPlateau": ([Slider("factor", "float", 0.1, 0.05, 0.95, 0.05),
-                               Slider("patience", "int", 10, 0, 50, 1),
-                               Slider("cooldown", "int", 0, 0, 50, 1), Slider("min_lr", "log", 1e-5, 1e-7, 1e-1)],
-                              lambda opt, p, total, spe: S.ReduceLROnPlateau(opt, factor=p["factor"],
-                                                                             patience=p["patience"],
-                                                                             cooldown=p["cooldown"],
-                                                                             min_lr=p["min_lr"])),
-        "SWALR": ([Slider("swa_lr", "log", 0.01, 1e-4, 1.0), Slider("anneal_epochs", "int", 20, 1, 100, 1),
-                   Slider("anneal_strategy", "choice", "cos", options=("cos", "linear"))],
-                  lambda opt, p, total, spe: SWALR(opt, p["swa_lr"], p["anneal_epochs"] * spe, p["anneal_strategy"])),
-    }
+    cls = SWALR if name == "SWALR" else getattr(lr_scheduler, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau))):
+        raise ValueError(f"the explorer's catalogue names {name!r}, which is not a scheduler class of "
+                         f"torch.optim.lr_scheduler (or SWALR)")
+    return cls
 
 
-EXPLORER_SCHEDULERS: tuple[str, ...] = (
-    "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
-    "CyclicLR", "LinearLR warm-up + cosine (SequentialLR)", "LinearLR", "PolynomialLR", "ConstantLR",
-    "MultiplicativeLR", "ReduceLROnPlateau", "SWALR",
-)
-"""The schedulers :func:`explorer` offers, in menu order."""
+@functools.lru_cache(maxsize=1)
+def _explorer_catalogue() -> dict[str, tuple[list[Slider], Callable[..., Any]]]:
+    """The explorer's schedulers, built once on first use: label -> (its controls, ``build(opt, values, total, spe)``).
+
+    Each control's ``TORCH_DEFAULT`` is read from its scheduler's signature, and every name a control passes
+    on must be a parameter there: a scheduler that renames a parameter fails here, naming it.
+    """
+    catalogue = {}
+    for entry in _ENTRIES:
+        cls = _scheduler_class(entry.scheduler)
+        parameters = inspect.signature(cls).parameters
+        controls = [c._with_default(entry.scheduler, parameters) for c in entry.controls]
+        if entry.build is None and entry.arguments is None:
+            unknown = [c.name for c in controls if c.name not in parameters]
+            if unknown:
+                raise ValueError(f"the explorer's {entry.label} has controls that are not parameters of "
+                                 f"{entry.scheduler}: {', '.join(unknown)}")
+        catalogue[entry.label] = (controls, functools.partial(_build, entry, cls, tuple(controls)))
+    return catalogue
+
+
+def _build(entry: _Entry, cls: type, controls: tuple[Slider, ...], opt, values: Mapping[str, Any], total: int,
+           spe: int):
+    """``entry``'s scheduler on ``opt`` from the controls' ``values``, for ``total`` steps of ``spe`` per epoch."""
+    per_step = {c.name: _per_step(c, values[c.name], spe) for c in controls}
+    if entry.build is not None:
+        return entry.build(opt, per_step, total, spe)
+    kwargs = entry.arguments(per_step, total) if entry.arguments else per_step
+    return cls(opt, **kwargs)
 
 
 def _explore_trace(scheduler: str, params: Mapping[str, Any], epochs: int, steps_per_epoch: int, lr: float) -> Trace:

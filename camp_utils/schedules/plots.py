@@ -53,7 +53,8 @@ def plot_trace(
         log: logarithmic lr axis.
         groups: which parameter groups to draw (default all); with more than
             one group, each gets its own line labelled ``"<label> · group g"``.
-        title, xlabel: chart texts.
+        title: the chart's title.
+        xlabel: the x axis' label.
 
     Raises:
         ValueError: ``traces`` is not a Trace, a list or a dict of them (a

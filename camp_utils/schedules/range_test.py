@@ -327,7 +327,8 @@ def lr_find(
         loader: yields ``(inputs, targets)``; cycled if shorter than ``num_iter``.
             Re-iterated for every repeat: a one-shot iterator serves one repeat.
         loss_fn: default ``nn.CrossEntropyLoss()``.
-        start_lr, end_lr: the range to sweep, ``0 < start_lr < end_lr``.
+        start_lr: the first lr of the sweep, ``> 0``.
+        end_lr: the last lr of the sweep, ``> start_lr``.
         num_iter: number of mini-batches (>= 2) if the loss does not diverge first.
         smooth: EMA weight in ``[0, 1)``; 0 means no smoothing.
         diverge: stop when the smoothed loss exceeds ``diverge`` x its best (> 1).

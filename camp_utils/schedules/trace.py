@@ -60,7 +60,7 @@ class Trace:
 
     @property
     def epochs(self) -> list[float]:
-        """x coordinate of every step in epochs: ``i / steps_per_epoch``."""
+        """The x coordinate of every step in epochs: ``i / steps_per_epoch``."""
         return [i / self.steps_per_epoch for i in range(len(self.lrs))]
 
     def group(self, g: int = 0) -> list[float]:

@@ -122,7 +122,8 @@ def select(runs: dict[str, Any], kind: str, tag: str | None, logdir: str | os.Pa
     """Map run -> the tags of ``kind`` to read (only ``tag``, if given).
 
     Args:
-        runs, damaged: what :func:`load_runs` returned.
+        runs: the runs :func:`load_runs` returned.
+        damaged: the damaged files :func:`load_runs` returned beside them.
         kind: the kind the runs were loaded for.
         tag: the one tag asked for, or ``None`` for all.
         logdir: the folder, for the messages.

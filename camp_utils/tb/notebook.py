@@ -28,10 +28,10 @@ __all__ = [
 
 
 def find_tensorboard_program() -> Path | None:
-    """Locate the ``tensorboard`` program that belongs to this Python.
+    r"""Locate the ``tensorboard`` program that belongs to this Python.
 
     Order: ``$TENSORBOARD_BINARY``, the program next to ``sys.executable``
-    (a virtual environment's ``bin/`` or ``Scripts\\``; conda's ``Scripts\\``
+    (a virtual environment's ``bin/`` or ``Scripts\``; conda's ``Scripts\``
     below it on Windows), then ``PATH``.
     Returns ``None`` if none is found.
     """

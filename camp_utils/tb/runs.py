@@ -110,6 +110,7 @@ class NullWriter:
                              f"exactly SummaryWriter's public methods, and {name!r} is not one of them{hint}")
 
     def get_logdir(self) -> str:
+        """The run folder, as ``SummaryWriter.get_logdir`` returns it."""
         return self.log_dir
 
     def add_figure(self, tag, figure, global_step=None, close: bool = True, walltime=None) -> None:

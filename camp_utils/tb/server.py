@@ -274,7 +274,7 @@ class TensorBoardServer:
         self.port = self._requested_port
         if self.port is not None and _port_in_use(self.host, self.port):
             raise self._port_taken()
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 -- the server writes to it until stop() closes it
         linux = sys.platform.startswith("linux")
         self._process = subprocess.Popen(self._command(), stdout=self._log, stderr=subprocess.STDOUT,
                                          preexec_fn=_die_with_parent if linux else None)
@@ -321,7 +321,8 @@ class TensorBoardServer:
 
     def _read_log(self, tail: bool = True) -> str:
         """TensorBoard's output so far. The server writes through the same file
-        offset, so we read with ``pread``, which does not move it (seek elsewhere)."""
+        offset, so we read with ``pread``, which does not move it (seek elsewhere).
+        """
         if self._log is None:
             return ""
         if hasattr(os, "pread"):

@@ -140,7 +140,7 @@ def diagnose_tensorboard(folder: str | os.PathLike | None = None, *, environ: Ma
         except ValueError:
             shown = str(program)
         found.append(("ok", f"the tensorboard program is there ({shown})", ""))
-    except Exception as error:  # noqa: BLE001 -- whatever went wrong is the finding
+    except Exception as error:  # whatever went wrong is the finding
         found.append(("problem", f"no tensorboard program for %tensorboard ({error}): it would wait and then say "
                                  "'Timed out waiting for TensorBoard to start'",
                       "python course.py setup, then restart the kernel"))
@@ -149,7 +149,7 @@ def diagnose_tensorboard(folder: str | os.PathLike | None = None, *, environ: Ma
 
         live = {(info.pid, info.port) for info in notebook_tensorboards()}
         dead = [info for info in manager.get_all() if (info.pid, info.port) not in live]
-    except Exception:  # noqa: BLE001 -- records that cannot be read are no cause to report
+    except Exception:  # records that cannot be read are no cause to report
         dead = []
     if dead:
         found.append(("note", f"{len(dead)} record(s) of TensorBoards that are no longer running: %tensorboard "

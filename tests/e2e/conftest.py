@@ -212,7 +212,7 @@ class _Lab:
             "--no-browser", "--ip=127.0.0.1", "--port=0", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}", *course.terminal_args(env),
         ])
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "wb")  # noqa: SIM115 -- JupyterLab writes to it until stop() closes it
         self.process = subprocess.Popen(command, cwd=self.learner, env=env, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True,
                                         **course.interruptible())  # as course.py lab: Ctrl+C works in terminals
@@ -267,7 +267,8 @@ class _Lab:
 
     def terminal_output(self, name: str, typed: str, until: str | None, timeout: float = 30.0) -> str:
         """Type ``typed`` into JupyterLab's terminal ``name`` through its websocket, as the browser's terminal
-        does, and return what the shell wrote until ``until`` appears in it (``None``: return at once)."""
+        does, and return what the shell wrote until ``until`` appears in it (``None``: return at once).
+        """
         import asyncio
 
         from tornado.websocket import websocket_connect

@@ -167,7 +167,7 @@ def test_a_notebook_of_each_folder_opens_with_its_kernel_and_runs_its_first_cell
     assert NEWS_QUESTION not in page.locator("body").inner_text()
 
 
-@pytest.mark.parametrize("locale, typed, label, name", [
+@pytest.mark.parametrize(("locale", "typed", "label", "name"), [
     ("en", "trust", "Trust Notebook", "20_tensorboard_install.ipynb"),
     # JupyterLab 4.6's palette finds nothing for a Chinese query (信任, 笔记本: "No commands found"), so lesson 20's
     # Chinese text says to pick 信任笔记本 from the list, in the group 笔记本操作, without typing

@@ -142,7 +142,7 @@ def test_the_language_switch_leads_to_the_same_lesson_in_the_other_edition(site,
     assert problems == []
 
 
-@pytest.mark.parametrize("edition, query, expected", [
+@pytest.mark.parametrize(("edition", "query", "expected"), [
     ("en", "pointing game", "notebooks/23_hooks_and_cam.html"),
     ("zh", "指向游戏", "notebooks/zh/23_hooks_and_cam.html"),
     ("zh", "调度器", "notebooks/zh/19_lr_schedulers.html"),
