@@ -367,6 +367,73 @@ def lr_find(
             inputs), or already at the first batch; a NaN/inf loss at a large
             lr after finite ones is the blow-up the test looks for (``diverged``).
     """
+    sweep = _checked_sweep(model, optimizer, loader, loss_fn=loss_fn, start_lr=start_lr, end_lr=end_lr,
+                           num_iter=num_iter, smooth=smooth, diverge=diverge, repeats=repeats, sweep=sweep,
+                           seed=seed, device=device, val_loader=val_loader, accumulate=accumulate, amp=amp,
+                           batch_fn=batch_fn)
+    fall = check_number(fall, "fall", low=0, high=1, low_open=True, what="share of the fall")
+    skip_start = check_int(skip_start, "skip_start", minimum=0)
+    rules = _checked_rules(rules, suggest, fall, skip_start)
+
+    runs, diverged, skipped = [], False, 0
+    world = ensure_process_group(sweep.device)
+    with preserved(model, optimizer):
+        # under torchrun: DDP averages the gradients, so every process takes the same steps
+        trained = wrap_model(model, sweep.device) if world > 1 else model
+        if not model.training:
+            model.train()
+        for r in range(sweep.repeats):
+            # every sweep from the state after DDP's start (its broadcast gives ranks > 0 rank 0's weights); the
+            # outer snapshot, taken before it, gives every process its own state back: two snapshots, not one
+            with preserved(model, optimizer), seeded(sweep.seed + r, sweep.device, host=True):
+                losses, stopped, skips = _one_sweep(sweep, model, trained, optimizer, loader, world)
+            runs.append(losses)
+            diverged, skipped = diverged or stopped, skipped + skips
+
+    result = _summarise(sweep, runs, diverged, skipped, rules, suggest, skip_start)
+    _warn_if_rules_disagree(result.rules)
+    return result
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    """The checked settings of one range test: which lr each step gets, and how a step is taken and recorded."""
+
+    start_lr: float
+    end_lr: float
+    num_iter: int
+    linear: bool
+    smooth: float
+    diverge: float
+    repeats: int
+    seed: int
+    ratios: tuple[float, ...]  # each parameter group's lr over the first group's, kept during the sweep
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    device: torch.device
+    val_loader: Iterable | None
+    accumulate: int
+    amp: bool
+    batch_fn: BatchFn | None
+
+    def lr_at(self, i: int) -> float:
+        """The first group's lr at step ``i``."""
+        if self.linear:
+            return self.start_lr + (self.end_lr - self.start_lr) * i / (self.num_iter - 1)
+        return self.start_lr * ((self.end_lr / self.start_lr) ** (1 / (self.num_iter - 1))) ** i
+
+    def set_lr(self, optimizer: Optimizer, i: int) -> None:
+        """Every group's lr for step ``i``, in place (a tensor lr is filled, as PyTorch's schedulers do)."""
+        lr = self.lr_at(i)
+        for group, ratio in zip(optimizer.param_groups, self.ratios):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr * ratio)
+            else:
+                group["lr"] = lr * ratio
+
+
+def _checked_sweep(model, optimizer, loader, *, loss_fn, start_lr, end_lr, num_iter, smooth, diverge, repeats,
+                   sweep, seed, device, val_loader, accumulate, amp, batch_fn) -> _Sweep:
+    """:func:`lr_find`'s arguments checked (each error names its argument), as a :class:`_Sweep`."""
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, Optimizer):
@@ -382,8 +449,6 @@ def lr_find(
     num_iter = check_int(num_iter, "num_iter", minimum=2, what="mini-batches to try")
     smooth = check_number(smooth, "smooth", low=0, high=1, high_open=True, what="EMA weight")
     diverge = check_number(diverge, "diverge", low=1, low_open=True, what="stop at this multiple of the best loss")
-    fall = check_number(fall, "fall", low=0, high=1, low_open=True, what="share of the fall")
-    skip_start = check_int(skip_start, "skip_start", minimum=0)
     repeats = check_int(repeats, "repeats", minimum=1, what="sweeps to average")
     seed = check_int(seed, "seed")
     accumulate = check_int(accumulate, "accumulate", minimum=1, what="batches per optimizer step")
@@ -397,16 +462,21 @@ def lr_find(
             empty = False
         if empty:
             raise ValueError(f"{name} has no batches; is the dataset empty?")
-
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    device = torch.device(device) if device is not None else model_device(model)
-
     first_lr = _lr_value(optimizer.param_groups[0]["lr"])
     if len(optimizer.param_groups) > 1 and not first_lr > 0:
         raise ValueError(f"the optimizer's first parameter group has lr {first_lr:g}: lr_find sweeps every group "
                          "at its lr's ratio to the first group's, so the first group needs a positive lr")
-    ratios = [_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups]
+    ratios = tuple(_lr_value(g["lr"]) / first_lr if first_lr else 1.0 for g in optimizer.param_groups)
     sweep = check_choice(sweep, "sweep", {"exponential": "fastai's, the default", "linear": "Smith's"})
+    return _Sweep(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter, linear=sweep == "linear", smooth=smooth,
+                  diverge=diverge, repeats=repeats, seed=seed, ratios=ratios, loss_fn=loss_fn or nn.CrossEntropyLoss(),
+                  device=torch.device(device) if device is not None else model_device(model),
+                  val_loader=val_loader, accumulate=accumulate, amp=amp, batch_fn=batch_fn)
+
+
+def _checked_rules(rules: dict[str, SuggestionRule] | None, suggest: str, fall: float,
+                   skip_start: int) -> dict[str, SuggestionRule]:
+    """The suggestion rules to apply (default: :func:`default_rules`), checked, with ``suggest`` among them."""
     if rules is None:
         rules = default_rules(fall, skip_start)
     elif not isinstance(rules, dict) or not rules or not all(callable(rule) for rule in rules.values()):
@@ -414,104 +484,89 @@ def lr_find(
                          "{**default_rules(), 'mine': my_rule}; got " + repr(rules)[:80])
     if suggest not in rules:
         raise ValueError(f"suggest must name one of the rules, {sorted(rules)}; got {suggest!r}")
-    factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
-    linear = sweep == "linear"
+    return rules
 
-    def lr_at(i: int) -> float:
-        if linear:
-            return start_lr + (end_lr - start_lr) * i / (num_iter - 1)
-        return start_lr * factor**i
-    result = LRFindResult()
 
-    def validation_loss(i: int) -> float:
-        try:
-            return evaluate(model, val_loader, loss_fn, device, batch_fn=batch_fn, accuracy=False, amp=amp,
-                             name="val_loader")[0]
-        except FloatingPointError as err:
-            if i == 0:
-                raise FloatingPointError(f"lr_find: the validation loss after step 0 is not finite: {err}") from None
-            return math.inf  # a blow-up at a large lr: the test stops here
+def _validation_loss(sweep: _Sweep, model: nn.Module, i: int) -> float:
+    """The mean loss per sample over ``sweep.val_loader`` after step ``i`` (``inf`` once it blows up)."""
+    try:
+        return evaluate(model, sweep.val_loader, sweep.loss_fn, sweep.device, batch_fn=sweep.batch_fn,
+                        accuracy=False, amp=sweep.amp, name="val_loader")[0]
+    except FloatingPointError as err:
+        if i == 0:
+            raise FloatingPointError(f"lr_find: the validation loss after step 0 is not finite: {err}") from None
+        return math.inf  # a blow-up at a large lr: the test stops here
 
-    def one_step(batches: Iterator[Any], precision: MixedPrecision, drawn: int) -> tuple[float, float, bool, str]:
-        """One optimizer step over ``accumulate`` batches: (loss, 1.0 if an input was not finite, taken, where)."""
-        pairs = [unpack_batch(next(batches), batch_fn, where=f"batch {drawn + j}") for j in range(accumulate)]
-        where = f"batch {drawn}" if accumulate == 1 else f"the step of batches {drawn}-{drawn + accumulate - 1}"
-        for j, (_, targets) in enumerate(pairs):
-            if len(targets) == 0:
-                raise ValueError(f"loader yielded an empty batch (batch {drawn + j}): a mean loss over no samples "
-                                 "is NaN; check the sampler and the dataset")
-        pairs = [(to_device(inputs, device), targets.to(device)) for inputs, targets in pairs]
-        done = optimizer_step(trained, optimizer, pairs, loss_fn, precision=precision)
-        value = sum(loss.item() * n / done.samples for loss, n in zip(done.losses, done.counts))
-        bad_inputs = float(any(not _finite(inputs) for inputs, _ in pairs))
-        return value, bad_inputs, done.taken, where
 
-    def one_sweep() -> tuple[list[float], bool, int]:
-        losses: list[float] = []
-        batches = _cycle(loader, "loader")
-        precision = mixed_precision(device, amp)  # a fresh GradScaler (on CUDA) for every sweep
-        average, best, drawn, skipped, in_a_row = 0.0, math.inf, 0, 0, 0
-        while len(losses) < num_iter:
-            i = len(losses)  # optimizer steps taken so far: the lr advances only with them
-            lr = lr_at(i)
-            for group, ratio in zip(optimizer.param_groups, ratios):
-                if isinstance(group["lr"], torch.Tensor):
-                    group["lr"].fill_(lr * ratio)
-                else:
-                    group["lr"] = lr * ratio
-            value, bad_inputs, taken, where = one_step(batches, precision, drawn)
-            drawn += accumulate
-            if world > 1:  # one curve for all processes: the mean loss; a NaN anywhere stops every one
-                total, bad_inputs = all_reduce_sum([value, bad_inputs], device)
-                value = total / world
-            if not math.isfinite(value) and (i == 0 or bad_inputs):
-                # Not a blow-up of a too-large lr: nothing can be measured from here on.
-                cause = ("the inputs of that batch contain NaN or inf: check the data" if bad_inputs else
-                         "at the smallest lr already: check the model, loss_fn and the targets")
-                raise FloatingPointError(f"lr_find: the loss of {where} is {value} ({cause})")
-            if not taken:  # the GradScaler skipped the step: same lr again
-                skipped, in_a_row = skipped + 1, in_a_row + 1
-                if in_a_row > _MAX_SKIPPED_IN_A_ROW:
-                    return losses, True, skipped
-                continue
-            in_a_row = 0
-            if val_loader is not None:
-                value = validation_loss(i)
-            losses.append(value)
-            average = smooth * average + (1 - smooth) * value
-            smoothed = average / (1 - smooth ** len(losses))
-            if not math.isfinite(smoothed) or (i > 0 and smoothed > diverge * best):
+def _one_step(sweep: _Sweep, trained: nn.Module, optimizer: Optimizer, batches: Iterator[Any],
+              precision: MixedPrecision, drawn: int) -> tuple[float, float, bool, str]:
+    """One optimizer step over ``sweep.accumulate`` batches: (loss, 1.0 if an input was not finite, taken, where)."""
+    pairs = [unpack_batch(next(batches), sweep.batch_fn, where=f"batch {drawn + j}") for j in range(sweep.accumulate)]
+    where = (f"batch {drawn}" if sweep.accumulate == 1 else
+             f"the step of batches {drawn}-{drawn + sweep.accumulate - 1}")
+    for j, (_, targets) in enumerate(pairs):
+        if len(targets) == 0:
+            raise ValueError(f"loader yielded an empty batch (batch {drawn + j}): a mean loss over no samples "
+                             "is NaN; check the sampler and the dataset")
+    pairs = [(to_device(inputs, sweep.device), targets.to(sweep.device)) for inputs, targets in pairs]
+    done = optimizer_step(trained, optimizer, pairs, sweep.loss_fn, precision=precision)
+    value = sum(loss.item() * n / done.samples for loss, n in zip(done.losses, done.counts))
+    bad_inputs = float(any(not _finite(inputs) for inputs, _ in pairs))
+    return value, bad_inputs, done.taken, where
+
+
+def _one_sweep(sweep: _Sweep, model: nn.Module, trained: nn.Module, optimizer: Optimizer, loader: Iterable,
+               world: int) -> tuple[list[float], bool, int]:
+    """One sweep from the current state: (the loss of every step taken, whether it diverged, steps skipped)."""
+    losses: list[float] = []
+    batches = _cycle(loader, "loader")
+    precision = mixed_precision(sweep.device, sweep.amp)  # a fresh GradScaler (on CUDA) for every sweep
+    average, best, drawn, skipped, in_a_row = 0.0, math.inf, 0, 0, 0
+    while len(losses) < sweep.num_iter:
+        i = len(losses)  # optimizer steps taken so far: the lr advances only with them
+        sweep.set_lr(optimizer, i)
+        value, bad_inputs, taken, where = _one_step(sweep, trained, optimizer, batches, precision, drawn)
+        drawn += sweep.accumulate
+        if world > 1:  # one curve for all processes: the mean loss; a NaN anywhere stops every one
+            total, bad_inputs = all_reduce_sum([value, bad_inputs], sweep.device)
+            value = total / world
+        if not math.isfinite(value) and (i == 0 or bad_inputs):
+            # Not a blow-up of a too-large lr: nothing can be measured from here on.
+            cause = ("the inputs of that batch contain NaN or inf: check the data" if bad_inputs else
+                     "at the smallest lr already: check the model, loss_fn and the targets")
+            raise FloatingPointError(f"lr_find: the loss of {where} is {value} ({cause})")
+        if not taken:  # the GradScaler skipped the step: same lr again
+            skipped, in_a_row = skipped + 1, in_a_row + 1
+            if in_a_row > _MAX_SKIPPED_IN_A_ROW:
                 return losses, True, skipped
-            best = min(best, smoothed)
-        return losses, False, skipped
+            continue
+        in_a_row = 0
+        if sweep.val_loader is not None:
+            value = _validation_loss(sweep, model, i)
+        losses.append(value)
+        average = sweep.smooth * average + (1 - sweep.smooth) * value
+        smoothed = average / (1 - sweep.smooth ** len(losses))
+        if not math.isfinite(smoothed) or (i > 0 and smoothed > sweep.diverge * best):
+            return losses, True, skipped
+        best = min(best, smoothed)
+    return losses, False, skipped
 
-    world = ensure_process_group(device)
-    with preserved(model, optimizer):
-        # under torchrun: DDP averages the gradients, so every process takes the same steps
-        trained = wrap_model(model, device) if world > 1 else model
-        if not model.training:
-            model.train()
-        for r in range(repeats):
-            # every sweep from the state after DDP's start (its broadcast gives ranks > 0 rank 0's weights); the
-            # outer snapshot, taken before it, gives every process its own state back: two snapshots, not one
-            with preserved(model, optimizer), seeded(seed + r, device, host=True):
-                losses, diverged, skipped = one_sweep()
-            result.runs.append(losses)
-            result.diverged = result.diverged or diverged
-            result.skipped += skipped
 
-    steps = min(len(run) for run in result.runs)
-    result.lrs = [lr_at(i) for i in range(steps)]
-    result.losses = [float(np.mean([run[i] for run in result.runs])) for i in range(steps)]
-    result.smoothed = _smooth(result.losses, smooth)
-    lrs, smoothed = _usable(result.lrs, result.smoothed, result.diverged)
+def _summarise(sweep: _Sweep, runs: list[list[float]], diverged: bool, skipped: int,
+               rules: dict[str, SuggestionRule], suggest: str, skip_start: int) -> LRFindResult:
+    """The result of the sweeps ``runs``: their mean curve, every rule's lr on it, each run's own suggestion."""
+    result = LRFindResult(runs=runs, diverged=diverged, skipped=skipped)
+    steps = min(len(run) for run in runs)
+    result.lrs = [sweep.lr_at(i) for i in range(steps)]
+    result.losses = [float(np.mean([run[i] for run in runs])) for i in range(steps)]
+    result.smoothed = _smooth(result.losses, sweep.smooth)
+    lrs, smoothed = _usable(result.lrs, result.smoothed, diverged)
     result.rules = _apply_rules(rules, lrs, smoothed)
     result.suggestion = result.rules[suggest]
     result.min_loss_lr = lrs[int(np.argmin(smoothed))]
     result.steepest_lr = lrs[_steepest(lrs, smoothed, skip_start)]
-    for run in result.runs:
-        own_lrs, own_smoothed = _usable([lr_at(i) for i in range(len(run))], _smooth(run, smooth),
-                                        len(run) < num_iter or not math.isfinite(run[-1]))
+    for run in runs:
+        own_lrs, own_smoothed = _usable([sweep.lr_at(i) for i in range(len(run))], _smooth(run, sweep.smooth),
+                                        len(run) < sweep.num_iter or not math.isfinite(run[-1]))
         result.suggestions.append(_apply_rules({suggest: rules[suggest]}, own_lrs, own_smoothed)[suggest])
-    _warn_if_rules_disagree(result.rules)
     return result
