@@ -336,6 +336,25 @@ def default_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def run_foreground(command: list[str], **kwargs) -> int:
+    """Run ``command`` and return its exit status, leaving Ctrl+C to it while it runs.
+
+    Ctrl+C reaches every process of the terminal. ``subprocess.call`` would turn it into a
+    ``KeyboardInterrupt`` here and kill the program a quarter of a second later: JupyterLab, which
+    asks "Shut down this Jupyter server (y/[n])?" on the first Ctrl+C and stops cleanly on the second,
+    would be killed mid-question and a traceback printed. So this process ignores SIGINT until the
+    program has ended; the program itself gets the default Ctrl+C (:func:`interruptible`).
+    """
+    import signal
+
+    process = subprocess.Popen(command, **kwargs, **interruptible())
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def interruptible() -> dict:
     """``subprocess`` keyword arguments that give the child the default Ctrl+C (see :func:`default_interrupt`)."""
     return {"preexec_fn": default_interrupt} if os.name == "posix" else {}
@@ -363,7 +382,7 @@ def cmd_lab(python: Path, extra: list[str], lang: str = "en") -> int:
     command = lab_command(python, LEARNER_NOTEBOOKS, extra)
     if "--allow-root" in command and "--allow-root" not in extra:
         print("Running as root (e.g. in a container): passing --allow-root to JupyterLab.", flush=True)
-    return subprocess.call(command, cwd=LEARNER_NOTEBOOKS, env=env, **interruptible())
+    return run_foreground(command, cwd=LEARNER_NOTEBOOKS, env=env)
 
 
 def cmd_refresh(python: Path, extra: list[str]) -> int:

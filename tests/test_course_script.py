@@ -362,3 +362,45 @@ def test_jupyterlab_gets_a_working_ctrl_c_even_when_course_py_was_started_with_i
     finally:
         signal.signal(signal.SIGINT, previous)
     assert plain == "True" and fixed == "False"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups and os.killpg are POSIX")
+def test_ctrl_c_goes_to_jupyterlab_which_asks_first_and_course_py_waits_for_it(tmp_path):
+    # Ctrl+C reaches the whole foreground process group: course.py and JupyterLab. JupyterLab asks whether to
+    # shut down on the first and stops on the second; course.py must neither kill it after the first (what
+    # subprocess.call does, a quarter of a second after its KeyboardInterrupt) nor print a traceback.
+    import signal
+    import subprocess
+    import sys
+    import time
+    child = tmp_path / "asks_first.py"   # stands in for JupyterLab: first Ctrl+C asks, second exits 7
+    child.write_text(
+        "import signal, sys, time\n"
+        "count = 0\n"
+        "def handler(signum, frame):\n"
+        "    global count\n"
+        "    count += 1\n"
+        "    print('asked' if count == 1 else 'stopping', flush=True)\n"
+        "    if count == 2:\n"
+        "        sys.exit(7)\n"
+        "signal.signal(signal.SIGINT, handler)\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    time.sleep(0.05)\n")
+    wrapper = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import course; "
+               f"sys.exit(course.run_foreground([sys.executable, {str(child)!r}]))")
+    process = subprocess.Popen([sys.executable, "-c", wrapper], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        os.killpg(process.pid, signal.SIGINT)            # the first Ctrl+C: the program asks
+        assert process.stdout.readline().strip() == "asked"
+        time.sleep(0.6)                                  # longer than subprocess.call's grace before its kill
+        assert process.poll() is None, "course.py ended (and killed the program) after the first Ctrl+C"
+        os.killpg(process.pid, signal.SIGINT)            # the second: the program stops by itself
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert out.strip() == "stopping" and process.returncode == 7, (out, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err

@@ -121,7 +121,7 @@ def test_course_lab_lang_zh_sets_camp_lang(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(course, "copy_new_lessons", list)
     monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)
-    monkeypatch.setattr(course.subprocess, "call", lambda cmd, **kw: seen.update(env=kw["env"]) or 0)
+    monkeypatch.setattr(course, "run_foreground", lambda cmd, **kw: seen.update(env=kw["env"]) or 0)
     assert course.cmd_lab(Path("python"), [], "zh") == 0
     assert seen["env"]["CAMP_LANG"] == "zh"
     assert course.cmd_lab(Path("python"), [], "en") == 0

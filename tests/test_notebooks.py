@@ -131,3 +131,26 @@ def test_every_paper_a_lesson_cites_is_linked_where_it_is_first_cited(path):
             if not re.search(LINKED_CITATION.format(author=author), text):
                 unlinked.append(f"{author} {year} (cell {cell['id']})")
     assert not unlinked, f"cited without a link to the paper where first cited: {', '.join(unlinked)}"
+
+
+# A backslash sequence typed through a program ("\b" in "$\beta$", "\a" in "\approx") can reach a file as a
+# control character: the formula then renders as "eta" and "pprox". Tabs and newlines are the only ones allowed.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ROOT = Path(__file__).resolve().parent.parent
+TEXT_SOURCES = sorted([*(ROOT / "notebooks").rglob("*.ipynb"), *(ROOT / "translations").rglob("*.md"),
+                       *ROOT.glob("README*.md"), *(ROOT / "data").glob("README*.md")])
+
+
+def test_the_text_sources_are_found():
+    names = {p.relative_to(ROOT).as_posix() for p in TEXT_SOURCES}
+    assert {"README.zh-CN.md", "notebooks/zh/23_hooks_and_cam.ipynb",
+            "translations/zh/solutions/19_lr_schedulers_solutions.md"} <= names
+    assert CONTROL.search("$(1-\beta_1) \approx$") and not CONTROL.search("a\tb\nc")
+
+
+@pytest.mark.parametrize("path", TEXT_SOURCES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_control_character_in_a_lesson_text(path):
+    text = path.read_text(encoding="utf-8")
+    found = [f"line {text[:m.start()].count(chr(10)) + 1}: {text[max(0, m.start() - 30):m.end() + 10]!r}"
+             for m in CONTROL.finditer(text)]
+    assert not found, f"control characters in {path.name} (a lost backslash?):\n" + "\n".join(found)

@@ -418,7 +418,7 @@ def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_
     seen = {}
     monkeypatch.setattr(course, "copy_new_lessons", list)
     monkeypatch.setattr(course, "lab_app_dir", lambda python: tmp_path)
-    monkeypatch.setattr(course.subprocess, "call",
+    monkeypatch.setattr(course, "run_foreground",
                         lambda cmd, **kw: seen.update(cmd=cmd, env=kw["env"], cwd=kw["cwd"]) or 0)
     monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
     monkeypatch.setenv("CAMP_LANG", "zh" if lang == "en" else "en")  # a stale value in the shell loses
