@@ -12,6 +12,7 @@ Modules, one concept each:
 * :mod:`camp_utils.steps` -- one optimizer step (accumulation, mixed precision, ``batch_fn``, nested
   inputs, ``no_sync``) and one evaluation pass, shared by ``fit`` and ``lr_find``;
 * :mod:`camp_utils.train` -- one training loop with optional TensorBoard logging;
+* :mod:`camp_utils.parallel` -- independent runs (seeds, settings) side by side, one process per core;
 * :mod:`camp_utils.weights` -- trained weights, above the loop: the cached trained GapNet, AlexNet
   (ImageNet weights only when cached or downloaded, never random weights passed off as trained);
 * :mod:`camp_utils.schedules` -- trace, plot and explore LR schedulers; the LR range test (``lr_find``);
