@@ -484,6 +484,10 @@ def test_lr_find_repeats_average_the_sweeps_and_report_each_suggestion():
     for i in (0, steps // 2, steps - 1):
         assert three.losses[i] == pytest.approx(sum(r[i] for r in three.runs) / 3)
     assert all(s in three.lrs for s in three.suggestions) and three.steepest_lr in three.lrs
+    # every rule's answer per repeat: repeat 0 is `one`'s only sweep, whose mean curve is that sweep itself
+    assert one.run_rules == [one.rules] and three.run_rules[0] == one.rules
+    assert [r["fall"] for r in three.run_rules] == three.suggestions
+    assert all(set(r) == {"fall", "steepest", "valley", "minimum/10"} for r in three.run_rules)
     again = lr_find(model, optimizer, loader, start_lr=1e-3, end_lr=10, num_iter=40, repeats=3)
     assert again.losses == three.losses and again.suggestion == three.suggestion
 

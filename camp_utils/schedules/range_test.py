@@ -52,6 +52,8 @@ class LRFindResult:
         runs: the raw losses of each repeat (``runs[r][i]`` at ``lrs[i]``).
         suggestions: each repeat's own suggestion by the same rule, so the
             spread of a single test can be seen.
+        run_rules: each repeat's own answer by every rule (``run_rules[r]["steepest"]``):
+            how far one test alone would wander under each rule.
         rules: the lr each suggestion rule reads off the mean smoothed curve:
             ``"fall"`` (= ``suggestion``), ``"steepest"`` (= ``steepest_lr``),
             ``"valley"`` (fastai's default rule) and ``"minimum/10"``
@@ -71,6 +73,7 @@ class LRFindResult:
     diverged: bool = False
     runs: list[list[float]] = field(default_factory=list)
     suggestions: list[float] = field(default_factory=list)
+    run_rules: list[dict[str, float]] = field(default_factory=list)
     rules: dict[str, float] = field(default_factory=dict)
     skipped: int = 0
 
@@ -568,5 +571,6 @@ def _summarise(sweep: _Sweep, runs: list[list[float]], diverged: bool, skipped: 
     for run in runs:
         own_lrs, own_smoothed = _usable([sweep.lr_at(i) for i in range(len(run))], _smooth(run, sweep.smooth),
                                         len(run) < sweep.num_iter or not math.isfinite(run[-1]))
-        result.suggestions.append(_apply_rules({suggest: rules[suggest]}, own_lrs, own_smoothed)[suggest])
+        result.run_rules.append(_apply_rules(rules, own_lrs, own_smoothed))
+        result.suggestions.append(result.run_rules[-1][suggest])
     return result
