@@ -486,6 +486,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "默认的 TensorBoard 显示 {count} 个？它保留第一遍的第 0..49 步和第二遍的十个点："
               "用 TensorBoardServer(folder).scalars(...) 再数一遍",
     },
+    "ex21_5.default_python": {
+        "en": "the default TensorBoard shows {count}? On this machine it has no fast data server (pip ships that "
+              "program for Linux x86-64 and Intel Macs only), so it uses the Python loader, which keeps every "
+              "point ({written}): count again with TensorBoardServer(folder).scalars(...)",
+        "zh": "默认的 TensorBoard 显示 {count} 个？这台机器上没有它的快速数据服务器（pip 只为 Linux x86-64 "
+              "和 Intel Mac 提供这个程序），所以它用的是 Python 读取器，会保留每一个点（{written} 个）："
+              "用 TensorBoardServer(folder).scalars(...) 再数一遍",
+    },
+    "ex21_5.correct_python": {
+        "en": "{written} everywhere: on this machine the default TensorBoard has no fast data server and uses the "
+              "Python loader, which keeps every point as read_scalars does (on Linux x86-64 and Intel Macs it "
+              "would show 60: steps 0..49, then the second pass's 50..59): correct",
+        "zh": "三处都是 {written} 个：这台机器上默认的 TensorBoard 没有快速数据服务器，用的是 Python 读取器，"
+              "它和 read_scalars 一样保留每一个点（在 Linux x86-64 和 Intel Mac 上它会显示 60 个："
+              "第 0..49 步，加上第二遍的 50..59）：正确",
+    },
     "ex21_5.correct": {
         "en": "110 in the files (read_scalars and the Python loader keep every point), 60 in the default "
               "TensorBoard (steps 0..49, then the second pass's 50..59): correct",

@@ -40,9 +40,28 @@ def test_wrong_shapes_are_named(answer, message):
     assert not result and message in result.message
 
 
-def test_the_right_counts_are_correct():
+@pytest.fixture
+def fast_loader(monkeypatch):
+    """A machine whose default TensorBoard has the Rust data server (Linux x86-64, Intel Macs)."""
+    monkeypatch.setattr("camp_utils.exercises.fast_loader_available", lambda: True)
+
+
+@pytest.fixture
+def python_loader_only(monkeypatch):
+    """A machine whose default TensorBoard falls back to the Python loader (Windows, Apple-silicon Macs)."""
+    monkeypatch.setattr("camp_utils.exercises.fast_loader_available", lambda: False)
+
+
+def test_the_right_counts_are_correct(fast_loader):
     result = check_exercise(21, 5, (110, 60, 110))
     assert result and "60 in the default TensorBoard" in result.message
+
+
+def test_without_the_fast_loader_the_default_tensorboard_keeps_every_point(python_loader_only):
+    result = check_exercise(21, 5, (110, 110, 110))
+    assert result and "uses the Python loader" in result.message
+    wrong = check_exercise(21, 5, (110, 60, 110))   # the count of another machine's TensorBoard, not this one's
+    assert not wrong and "On this machine it has no fast data server" in wrong.message
 
 
 @pytest.mark.parametrize(("answer", "message"), [
@@ -52,7 +71,7 @@ def test_the_right_counts_are_correct():
     ((110, 50, 110), "the default TensorBoard shows 50?"),
     ((110, 60), "give three counts"),
 ])
-def test_wrong_counts_are_named(answer, message):
+def test_wrong_counts_are_named(answer, message, fast_loader):
     result = check_exercise(21, 5, answer)
     assert not result and message in result.message
 

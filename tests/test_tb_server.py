@@ -83,6 +83,7 @@ def test_readers_differ_when_steps_go_backwards_or_a_run_is_written_twice(tmp_pa
     assert len(tb.read_scalars(tmp_path / "twice")["."]["x"].steps) == 200
     with tb.TensorBoardServer(tmp_path) as default:
         assert default.loader == "rust", "the tensorboard-data-server wheel is missing"
+        assert tb.fast_loader_available()   # what the lessons and the exercise checker ask before they count
         backwards = default.scalars("backwards", "x")
         twice = default.scalars("twice", "x")
     assert [s for _, s, _ in backwards] == list(range(60))
@@ -91,6 +92,14 @@ def test_readers_differ_when_steps_go_backwards_or_a_run_is_written_twice(tmp_pa
         assert python.loader == "python"
         assert len(python.scalars("backwards", "x")) == 110
         assert len(python.scalars("twice", "x")) == 200
+
+
+def test_fast_loader_available_says_whether_the_data_server_program_is_there(monkeypatch):
+    import tensorboard_data_server
+
+    assert tb.fast_loader_available() is (tensorboard_data_server.server_binary() is not None)
+    monkeypatch.setattr(tensorboard_data_server, "server_binary", lambda: None)   # pip's empty wheel (Windows, ...)
+    assert tb.fast_loader_available() is False
 
 
 def test_server_refuses_an_unknown_loader(tmp_path):

@@ -44,14 +44,15 @@ from .notebook import (
     stop_session_tensorboards,
 )
 from .runs import NullWriter, run_dir, run_writer
-from .server import TensorBoardServer, data_location
+from .server import TensorBoardServer, data_location, fast_loader_available
 from .static import diagnose_tensorboard, plot_scalars, smooth_like_tensorboard
 
 __all__ = [
     "run_dir", "run_writer", "NullWriter", "Scalars", "Histogram", "read_scalars", "read_histograms",
     "DamagedEventFileWarning", "log_hparams", "read_hparams",
     "ImageRecord", "read_images",
-    "TensorBoardServer", "data_location", "find_tensorboard_program", "configure_tensorboard_program",
+    "TensorBoardServer", "data_location", "fast_loader_available", "find_tensorboard_program",
+    "configure_tensorboard_program",
     "notebook_tensorboards", "forget_dead_tensorboards", "stop_notebook_tensorboards",
     "SESSION_VARIABLE", "stop_session_tensorboards", "InstallReport", "check_install",
     "plot_scalars", "diagnose_tensorboard", "smooth_like_tensorboard",

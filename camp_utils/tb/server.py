@@ -23,7 +23,7 @@ from typing import Any
 from ..checks import check_int, check_number
 from .local import open_local
 
-__all__ = ["TensorBoardServer", "data_location", "LOAD_FAST_CHOICES"]
+__all__ = ["TensorBoardServer", "data_location", "fast_loader_available", "LOAD_FAST_CHOICES"]
 
 LOAD_FAST_CHOICES = ("auto", "true", "false")
 
@@ -130,6 +130,25 @@ def data_location(url: str, *, timeout: float = 2.0, base: str | os.PathLike | N
     if not folder.is_absolute():
         folder = (Path(base) if base is not None else Path.cwd()) / folder
     return folder.resolve()
+
+
+def fast_loader_available() -> bool:
+    """Whether a default TensorBoard here loads with its fast Rust data server (else: its Python loader).
+
+    ``--load_fast=auto`` (the default) uses the data server only where the
+    ``tensorboard-data-server`` package holds its program: pip ships it for
+    Linux x86-64 and Intel Macs, while on other systems (Windows, Apple-silicon
+    Macs at the time of writing) the package is empty and TensorBoard falls back
+    to the Python loader. The two differ when a run's steps go backwards (lesson
+    20, section 7): the data server drops the points from the repeated step on,
+    the Python loader keeps them all. :attr:`TensorBoardServer.loader` says which
+    one a running server uses.
+    """
+    try:
+        from tensorboard_data_server import server_binary
+    except ImportError:
+        return False
+    return server_binary() is not None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
