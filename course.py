@@ -477,6 +477,53 @@ def portable_env(env: dict[str, str], name: str) -> dict[str, str]:
     return {**env, **PORTABLE[name], "CAMP_CACHE_DIR": str(ROOT / "data" / "portable" / name)}
 
 
+# The full run and the --portable runs spread their test files over this many pytest worker processes
+# (pytest-xdist; default: one per core, at most MAX_TEST_WORKERS), each file -- a notebook's cells in one kernel --
+# on one worker, and give each worker cores // workers threads. Most of a run is a single thread waiting (a
+# browser, a server, a kernel starting) or small tensors whose second thread buys little, so two files at once on
+# two cores take about 0.65 of the time of one after the other (measured: README, Testing).
+WORKERS_VARIABLE = "CAMP_TEST_WORKERS"
+MAX_TEST_WORKERS = 4  # memory: lesson 19 with its two training processes peaks at about 4.4 GiB
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system has one, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def pass_workers(env: dict[str, str]) -> int:
+    """How many pytest workers a full or portable run uses: ``$CAMP_TEST_WORKERS``, else cores (at most 4)."""
+    value = env.get(WORKERS_VARIABLE, "").strip()
+    if not value:
+        return min(usable_cores(), MAX_TEST_WORKERS)
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{WORKERS_VARIABLE} must be a whole number of workers, 1 or more; got {value!r}")
+    return int(value)
+
+
+def parallel_pass(env: dict[str, str], args: list[str], workers: int) -> tuple[dict[str, str], list[str]]:
+    """A pass's environment and pytest arguments for ``workers`` processes (unchanged for one).
+
+    Each worker gets ``cores // workers`` threads (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) unless the pass
+    sets them itself (the ``1thread`` setting); oversubscribed threads would make every worker far slower.
+    ``--dist loadfile`` keeps each file on one worker: a notebook's cells share one kernel, in order.
+    """
+    if workers <= 1:
+        return env, args
+    threads = str(max(1, usable_cores() // workers))
+    env = {**env, "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", threads),
+           "MKL_NUM_THREADS": env.get("MKL_NUM_THREADS", threads)}
+    return env, ["-n", str(workers), "--dist", "loadfile", *args]
+
+
+# Trains (or checks) the cached GapNet of a pass's kernel setting before its workers start, so that two notebooks
+# that need it at the same moment load one model instead of training two.
+WARM_GAPNET = "from camp_utils.weights import trained_gapnet; trained_gapnet()"
+
+
 def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int:
     """Run pytest; without arguments, the full run: ruff, then the two passes of :data:`FULL_RUN`.
 
@@ -487,6 +534,9 @@ def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int
     every CPU. Each pass fails if it collected fewer notebooks than the course
     has. A selection (paths, ``-k``, ...) runs pytest once, as given; ``--portable``
     runs the given tests (default: ``notebooks``) once under each named setting.
+    The full run and ``--portable`` spread each pass over several
+    processes (:func:`pass_workers`, :func:`parallel_pass`), after training the pass's GapNet if its
+    cache has none.
     """
     env = course_env()
     env["CAMP_PROGRESS"] = "0"  # progress bars are volatile text; nbval compares outputs
@@ -504,11 +554,16 @@ def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int
                   for name, setting, args, folders in FULL_RUN]
     else:
         passes = [(name, name, extra or ["notebooks"], {}) for name in portable_settings(portable)]
+    workers = pass_workers(env)
     failed = []
     for name, setting, args, more in passes:
-        pass_env = {**(portable_env(env, setting) if setting else env), **more}
+        setting_env = {**(portable_env(env, setting) if setting else env), **more}
+        pass_env, args = parallel_pass(setting_env, args, workers)
         described = " ".join(f"{k}={v}" for k, v in pass_env.items() if env.get(k) != v)
         print(f"== pass '{name}': pytest {' '.join(args)}" + (f" ({described})" if described else ""), flush=True)
+        # alone on the machine, with all its threads
+        if workers > 1 and subprocess.call([str(python), "-c", WARM_GAPNET], cwd=ROOT, env=setting_env) != 0:
+            print(f"== pass '{name}': training the cached GapNet failed; running the pass anyway", flush=True)
         if subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=pass_env) != 0:
             failed.append(name)
     if failed:

@@ -106,6 +106,7 @@ def test_each_portable_setting_changes_what_pytorch_runs_on(course):
 
 
 def test_portable_runs_pytest_once_per_setting_with_its_own_cache(course, monkeypatch):
+    monkeypatch.setenv("CAMP_TEST_WORKERS", "1")  # the workers are tested below
     calls = []
     monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env: calls.append((cmd, env)) or 0)
     assert course.cmd_test(course.Path("python"), [], "avx2,1thread") == 0
@@ -158,6 +159,7 @@ def test_lab_opens_the_learners_folder(course):
 
 
 def test_the_full_test_run_lints_first_and_a_selection_runs_pytest_only(course, monkeypatch):
+    monkeypatch.setenv("CAMP_TEST_WORKERS", "1")  # one process: the passes exactly as pytest runs them by hand
     ran, status = [], {"ruff": 0, "pytest": 0}
 
     def call(cmd, cwd, env):
@@ -189,6 +191,57 @@ def test_the_full_test_run_lints_first_and_a_selection_runs_pytest_only(course, 
     assert course.cmd_test(course.Path("python"), ["-k", "tb"], "generic") == 0
     assert [cmd for cmd, _ in ran] == [["pytest", "tests/test_tb_events.py"], ["pytest", "-k", "tb"]]
     assert all("CAMP_EXPECT_NOTEBOOKS" not in env for _, env in ran)  # a selection may run one notebook
+
+
+def test_the_full_run_spreads_each_pass_over_workers_with_a_share_of_the_cores_each(course, monkeypatch):
+    monkeypatch.setattr(course, "usable_cores", lambda: 2)
+    for name in ("CAMP_TEST_WORKERS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    ran = []
+
+    def call(cmd, cwd, env):
+        ran.append((cmd[1:], env))  # after "<python>"
+        return 0
+
+    monkeypatch.setattr(course.subprocess, "call", call)
+    assert course.cmd_test(course.Path("python"), []) == 0
+    commands = [cmd for cmd, _ in ran]
+    xdist = ["-n", "2", "--dist", "loadfile"]
+    assert commands == [["-m", "ruff", "check", *course.LINTED],
+                        ["-c", course.WARM_GAPNET], ["-m", "pytest", *xdist],
+                        ["-c", course.WARM_GAPNET], ["-m", "pytest", *xdist, "notebooks/zh"]]
+    (_, warm_native), (_, native), (_, warm_generic), (_, generic) = ran[1:]
+    # each worker one of the two cores; the GapNet of each setting is trained (if missing) alone, with all threads
+    assert native["OMP_NUM_THREADS"] == native["MKL_NUM_THREADS"] == "1" == generic["OMP_NUM_THREADS"]
+    assert "OMP_NUM_THREADS" not in warm_native and "OMP_NUM_THREADS" not in warm_generic
+    assert warm_generic["CAMP_CACHE_DIR"] == generic["CAMP_CACHE_DIR"] and generic["ATEN_CPU_CAPABILITY"] == "default"
+    assert "CAMP_CACHE_DIR" not in warm_native and "CAMP_CACHE_DIR" not in native
+
+    ran.clear()  # --portable: the same workers; a setting that fixes the threads keeps its own
+    assert course.cmd_test(course.Path("python"), [], "1thread") == 0
+    assert [cmd for cmd, _ in ran] == [["-c", course.WARM_GAPNET], ["-m", "pytest", *xdist, "notebooks"]]
+    assert ran[1][1]["OMP_NUM_THREADS"] == "1" and ran[0][1]["OMP_NUM_THREADS"] == "1"
+
+    ran.clear()  # a selection runs in one process, as given
+    assert course.cmd_test(course.Path("python"), ["tests/test_tb_events.py"]) == 0
+    assert [cmd for cmd, _ in ran] == [["-m", "pytest", "tests/test_tb_events.py"]]
+
+
+@pytest.mark.parametrize(("cores", "setting", "workers", "threads"),
+                         [(1, "", 1, None), (2, "", 2, "1"), (8, "", 4, "2"), (16, "", 4, "4"), (8, "2", 2, "4")])
+def test_workers_are_the_cores_up_to_four_or_as_set(course, monkeypatch, cores, setting, workers, threads):
+    monkeypatch.setattr(course, "usable_cores", lambda: cores)
+    env = {"CAMP_TEST_WORKERS": setting} if setting else {}
+    assert course.pass_workers(env) == workers
+    pass_env, args = course.parallel_pass(env, ["notebooks"], workers)
+    assert pass_env.get("OMP_NUM_THREADS") == threads
+    assert args == (["notebooks"] if workers == 1 else ["-n", str(workers), "--dist", "loadfile", "notebooks"])
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_a_bad_number_of_workers_is_named(course, value):
+    with pytest.raises(SystemExit, match=r"CAMP_TEST_WORKERS must be a whole number of workers, 1 or more; got"):
+        course.pass_workers({"CAMP_TEST_WORKERS": value})
 
 
 def test_a_pass_that_collects_fewer_notebooks_than_the_course_has_names_them(course):

@@ -441,6 +441,7 @@ def test_lab_lang_zh_opens_the_chinese_copies_with_jupyterlab_in_chinese_and_en_
 def test_the_full_test_run_executes_the_chinese_notebooks_in_english_and_portable_runs_do_not(monkeypatch):
     course = _course_script()
     calls = []
+    monkeypatch.setenv("CAMP_TEST_WORKERS", "1")  # one pytest per pass, nothing else (workers: test_course_script)
     monkeypatch.setattr(course, "cmd_lint", lambda python: 0)
     monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env: calls.append((cmd, env)) or 0)
     monkeypatch.setenv("CAMP_LANG", "zh")

@@ -147,10 +147,12 @@ def forget_dead_tensorboards() -> int:
 
 
 def notebook_tensorboards(logdir: str | os.PathLike | None = None) -> list:
-    """The live TensorBoard servers that ``%tensorboard`` started on this machine.
+    """The live TensorBoard servers recorded on this machine: ``%tensorboard``'s and any other.
 
-    ``tensorboard.manager`` keeps a record of every server the magic started
-    (``TensorBoardInfo``: ``port``, ``pid``, ``logdir``, ...), but a record can
+    Every TensorBoard server writes a record of itself when it starts
+    (``tensorboard.manager``'s ``TensorBoardInfo``: ``port``, ``pid``,
+    ``logdir``, ...), whether the ``%tensorboard`` magic started it or a
+    terminal did; the magic reads them to reuse a server. A record can
     outlive its server. Only servers that answer on their port are returned,
     and with ``logdir`` only those that serve that folder. A relative
     ``logdir`` is the caller's (relative to the current folder); a record's
@@ -172,13 +174,14 @@ def notebook_tensorboards(logdir: str | os.PathLike | None = None) -> list:
 
 
 def stop_notebook_tensorboards(logdir: str | os.PathLike | None = None) -> int:
-    """Stop the TensorBoard servers that ``%tensorboard`` started (for ``logdir``, if given).
+    """Stop the recorded TensorBoard servers (for ``logdir``, if given): ``%tensorboard``'s and any other.
 
     A server started by the ``%tensorboard`` magic keeps running after its
     notebook is closed. This terminates the live ones found by
-    :func:`notebook_tensorboards` -- a server is only signalled after it has
-    answered on its port, so a stale record never kills an unrelated process
-    -- and returns how many it stopped.
+    :func:`notebook_tensorboards` -- which includes a server started in a
+    terminal on the same folder, since every TensorBoard records itself. A
+    server is only signalled after it has answered on its port, so a stale
+    record never kills an unrelated process. Returns how many it stopped.
     """
     return _terminate(notebook_tensorboards(logdir))
 
