@@ -35,6 +35,30 @@ def pytest_sessionfinish(session, exitstatus):
     stop_session_tensorboards(_SESSION)
 
 
+# Minutes-long files first, so that no worker of a parallel pass (course.py test) starts one when the others are
+# nearly done: the browser tests, then the notebooks slowest first (seconds measured under nbval with one thread,
+# 2026-12-06), then the unit tests, which are short and fill the gaps. Within a file the order is kept.
+SLOW_FIRST = {"tests/e2e": 1000, "19_lr_schedulers": 52, "19_lr_schedulers_solutions": 41,
+              "21_tensorboard_scalars_histograms_solutions": 38, "23_hooks_and_cam": 20,
+              "21_tensorboard_scalars_histograms": 17}
+
+
+def _expected_seconds(item) -> float:
+    path = Path(str(item.path))
+    if "e2e" in path.parts:
+        return SLOW_FIRST["tests/e2e"]
+    if path.suffix == ".ipynb":
+        return SLOW_FIRST.get(path.stem, 5)
+    return 0
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Order the files slowest first (stable: items of one file keep their order)."""
+    if getattr(config.option, "numprocesses", None):  # only a parallel run gains from it
+        items.sort(key=_expected_seconds, reverse=True)
+
+
 def pytest_collection_finish(session):
     folders = [f for f in os.environ.get(course.EXPECT_VARIABLE, "").split(",") if f]
     if not folders:

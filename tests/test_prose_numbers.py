@@ -43,6 +43,7 @@ CITED = {
         "0.99": "a setting the exercise asks the learner to choose",
         "0.37": "arithmetic: 0.99 ** 99 = 0.37",
         "1.57": "arithmetic: arctan(x) tends to pi/2 = 1.57",
+        "2.31": "the glibc version in the name of tensorboard-data-server's Linux wheel (manylinux_2_31_x86_64)",
     },
     "21_tensorboard_scalars_histograms": {
         "0.6": "TensorBoard's default smoothing weight (its settings pane)",

@@ -66,5 +66,6 @@ def test_diagnosis_names_the_cause_that_applies(tmp_path):
     assert in_vscode[0] == ("ok", f"{tmp_path} holds 2 event file(s)", "")
     assert any(status == "note" and "VS Code" in what and "plot_scalars" in fix for status, what, fix in in_vscode)
     colab = diagnose_tensorboard(None, environ={}, modules={"google.colab": object()})
-    assert any("Colab" in what for _, what, _ in colab)
+    assert ("ok", "Colab, whose %tensorboard shows its frame through TensorBoard's own Colab support", "") in colab
+    assert not any(status == "note" and "frame" in what for status, what, _ in colab)  # no false alarm there
     assert any(what.startswith("the tensorboard program is there") for _, what, _ in colab)

@@ -137,9 +137,10 @@ def fast_loader_available() -> bool:
 
     ``--load_fast=auto`` (the default) uses the data server only where the
     ``tensorboard-data-server`` package holds its program: pip ships it for
-    Linux x86-64 and Intel Macs, while on other systems (Windows, Linux on ARM,
-    Apple-silicon Macs: tensorboard-data-server 0.7.2) the package is empty and
-    TensorBoard falls back to the Python loader. The two differ when a run's steps go backwards (lesson
+    Linux x86-64 (glibc 2.31 or newer) and Intel Macs, while on other systems
+    (Windows, Linux on ARM, Apple-silicon Macs: tensorboard-data-server 0.7.2)
+    the package is empty and TensorBoard falls back to the Python loader. The
+    two differ when a run's steps go backwards (lesson
     20, section 7): the data server drops the points from the repeated step on,
     the Python loader keeps them all. :attr:`TensorBoardServer.loader` says which
     one a running server uses.

@@ -1,7 +1,7 @@
 """TensorBoard where its page cannot go: the scalars of a runs folder as a static figure, and a diagnosis.
 
-VS Code, Positron, Kaggle and Colab notebooks often cannot show ``%tensorboard``'s
-frame (or time out starting it). :func:`plot_scalars` draws what the SCALARS
+VS Code, Positron and Kaggle notebooks often cannot show ``%tensorboard``'s
+frame (or time out starting it); Colab shows it through TensorBoard's own Colab support. :func:`plot_scalars` draws what the SCALARS
 tab would draw -- every tag, every run, raw and smoothed the way TensorBoard
 smooths -- from the event files alone, with matplotlib; :func:`diagnose_tensorboard`
 says which of the known causes applies to this machine and folder.
@@ -23,7 +23,6 @@ FRAMELESS_FRONTENDS = {
     "VSCODE_PID": "VS Code",
     "POSITRON": "Positron",
     "KAGGLE_KERNEL_RUN_TYPE": "Kaggle",
-    "COLAB_RELEASE_TAG": "Colab",
 }
 """Environment variables that give away a notebook front end where ``%tensorboard``'s frame often fails."""
 
@@ -104,7 +103,7 @@ def diagnose_tensorboard(folder: str | os.PathLike | None = None, *, environ: Ma
 
     Checked: the folder holds event files (TensorBoard started on the wrong
     folder shows "No dashboards are active"); the notebook front end can show
-    ``%tensorboard``'s frame (VS Code, Positron, Kaggle and Colab often cannot);
+    ``%tensorboard``'s frame (VS Code, Positron and Kaggle often cannot; Colab can);
     the course's ``tensorboard`` program exists (else "Timed out waiting for
     TensorBoard to start"); records of dead servers that ``%tensorboard`` would
     "reuse". ``status`` is ``"ok"``, ``"note"`` or ``"problem"``.
@@ -123,12 +122,12 @@ def diagnose_tensorboard(folder: str | os.PathLike | None = None, *, environ: Ma
         else:
             found.append(("ok", f"{folder} holds {len(events)} event file(s)", ""))
     frontends = [name for variable, name in FRAMELESS_FRONTENDS.items() if environ.get(variable)]
-    if "google.colab" in modules and "Colab" not in frontends:
-        frontends.append("Colab")
     if frontends:
         found.append(("note", f"this notebook runs in {frontends[0]}, where %tensorboard's frame often stays "
                               "empty or times out", "draw the runs without it: plot_scalars(folder); or start "
                                                     "tensorboard --logdir <folder> in a terminal and open its URL"))
+    elif "google.colab" in modules or environ.get("COLAB_RELEASE_TAG"):
+        found.append(("ok", "Colab, whose %tensorboard shows its frame through TensorBoard's own Colab support", ""))
     else:
         found.append(("ok", "a front end that can show %tensorboard's frame (JupyterLab, Notebook)", ""))
     from .notebook import find_tensorboard_program, notebook_tensorboards
