@@ -1,10 +1,11 @@
 """TensorBoard where its page cannot go: the scalars of a runs folder as a static figure, and a diagnosis.
 
 VS Code, Positron and Kaggle notebooks often cannot show ``%tensorboard``'s
-frame (or time out starting it); Colab shows it through TensorBoard's own Colab support. :func:`plot_scalars` draws what the SCALARS
-tab would draw -- every tag, every run, raw and smoothed the way TensorBoard
-smooths -- from the event files alone, with matplotlib; :func:`diagnose_tensorboard`
-says which of the known causes applies to this machine and folder.
+frame (or time out starting it); Colab shows it through TensorBoard's own Colab
+support. :func:`plot_scalars` draws what the SCALARS tab would draw -- every
+tag, every run, raw and smoothed the way TensorBoard smooths -- from the event
+files alone, with matplotlib; :func:`diagnose_tensorboard` says which of the
+known causes applies to this machine and folder.
 """
 from __future__ import annotations
 
