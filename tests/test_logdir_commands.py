@@ -13,12 +13,13 @@ import re
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 from camp_utils.paths import runs_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = ("19", "20", "21", "22", "23")
-FOLDERS = ("notebooks", "notebooks/solutions", "notebooks/zh", "notebooks/zh/solutions")
+_course = load_script("course.py", "course_script")
+LESSONS, FOLDERS = _course.LESSONS, _course.NOTEBOOK_FOLDERS  # the course's lessons and notebook folders
 # The folders the course writes runs to: runs/, each lesson's, and the solutions' own (runs/solutions/NN).
 RUN_FOLDERS = {ROOT / "runs", ROOT / "runs" / "solutions",
                *(ROOT / "runs" / n for n in LESSONS), *(ROOT / "runs" / "solutions" / n for n in LESSONS)}
