@@ -519,9 +519,25 @@ def parallel_pass(env: dict[str, str], args: list[str], workers: int) -> tuple[d
     return env, ["-n", str(workers), "--dist", "loadfile", *args]
 
 
-# Trains (or checks) the cached GapNet of a pass's kernel setting before its workers start, so that two notebooks
-# that need it at the same moment load one model instead of training two.
-WARM_GAPNET = "from camp_utils.weights import trained_gapnet; trained_gapnet()"
+# Train (or check) the cached models of a pass's kernel setting before its workers start, so that two notebooks
+# that need one at the same moment load one model instead of training two.
+WARM_MODELS = ("from camp_utils.weights import trained_gapnet; trained_gapnet()",
+               "from camp_utils.weights import trained_vit; trained_vit()")
+
+
+def warm_models(python: Path, env: dict[str, str]) -> int:
+    """Train the missing cached models of :data:`WARM_MODELS`, one process each, side by side.
+
+    The cores are shared between the processes (a setting that fixes the
+    threads keeps its own): two small trainings with one thread each finish
+    sooner than one after the other with two threads each. Returns the
+    highest exit status.
+    """
+    threads = str(max(1, usable_cores() // len(WARM_MODELS)))
+    env = {**env, "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", threads),
+           "MKL_NUM_THREADS": env.get("MKL_NUM_THREADS", threads)}
+    processes = [subprocess.Popen([str(python), "-c", code], cwd=ROOT, env=env) for code in WARM_MODELS]
+    return max(process.wait() for process in processes)
 
 
 def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int:
@@ -535,8 +551,8 @@ def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int
     has. A selection (paths, ``-k``, ...) runs pytest once, as given; ``--portable``
     runs the given tests (default: ``notebooks``) once under each named setting.
     The full run and ``--portable`` spread each pass over several
-    processes (:func:`pass_workers`, :func:`parallel_pass`), after training the pass's GapNet if its
-    cache has none.
+    processes (:func:`pass_workers`, :func:`parallel_pass`), after training the pass's GapNet and ViT if its
+    cache has none (:func:`warm_models`).
     """
     env = course_env()
     env["CAMP_PROGRESS"] = "0"  # progress bars are volatile text; nbval compares outputs
@@ -561,9 +577,8 @@ def cmd_test(python: Path, extra: list[str], portable: str | None = None) -> int
         pass_env, args = parallel_pass(setting_env, args, workers)
         described = " ".join(f"{k}={v}" for k, v in pass_env.items() if env.get(k) != v)
         print(f"== pass '{name}': pytest {' '.join(args)}" + (f" ({described})" if described else ""), flush=True)
-        # alone on the machine, with all its threads
-        if workers > 1 and subprocess.call([str(python), "-c", WARM_GAPNET], cwd=ROOT, env=setting_env) != 0:
-            print(f"== pass '{name}': training the cached GapNet failed; running the pass anyway", flush=True)
+        if workers > 1 and warm_models(python, setting_env) != 0:
+            print(f"== pass '{name}': training the cached models failed; running the pass anyway", flush=True)
         if subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=pass_env) != 0:
             failed.append(name)
     if failed:

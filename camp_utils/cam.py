@@ -5,6 +5,8 @@
 * :func:`grad_cam` -- Grad-CAM (Selvaraju et al., 2017): channel weights are
   the spatial mean of the gradient of the raw class score;
 * :func:`grad_cam_pp` -- Grad-CAM++ (Chattopadhay et al., 2018);
+* :func:`tokens_to_grid` -- a Vision Transformer's tokens folded back into maps,
+  for ``grad_cam(..., reshape=tokens_to_grid)``;
 * :func:`overlay` -- a heat map blended over an image, for display;
 * :func:`pointing_game`, :func:`mask_score` -- do the maps point at the object?
 * :func:`faithfulness` -- does the model need what they point at? (deletion and insertion curves)
@@ -17,7 +19,8 @@ Shared conventions of the three map functions:
 * ``classes=None`` explains each image's top class; otherwise give one class
   index per image (or one ``int`` for all);
 * ``target_layer`` is a name from ``model.named_modules()`` or the module;
-  its output must be a ``(B, K, h, w)`` feature map;
+  its output must be a ``(B, K, h, w)`` feature map (for the gradient methods,
+  or become one through ``reshape=``, e.g. a transformer's tokens);
 * the result is a ``(B, H, W)`` tensor on the model's device: each map
   upsampled bilinearly to the input's size and scaled to ``[0, 1]`` by its own
   minimum and maximum (a constant map, e.g. all zeros, becomes all zeros);
@@ -35,6 +38,7 @@ output is handed on as a copy, so an in-place operation after it (such as
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,7 +54,7 @@ from .checks import check_choice, check_int, check_number
 from .hooks import find_layer
 from .state import eval_mode as _eval_mode
 
-__all__ = ["cam", "grad_cam", "grad_cam_pp", "overlay", "pointing_game", "mask_score", "Faithfulness",
+__all__ = ["cam", "grad_cam", "grad_cam_pp", "tokens_to_grid", "overlay", "pointing_game", "mask_score", "Faithfulness",
            "faithfulness"]
 
 
@@ -60,9 +64,18 @@ class _TwiceCalled(Exception):
 
 
 class _NotAFeatureMap(Exception):
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, tokens: bool = False) -> None:
         super().__init__(description)
         self.description = description
+        self.tokens = tokens  # a (B, N, D) output: a transformer's tokens
+
+
+class _ReshapeFailed(Exception):
+    """Raised inside the forward hook when ``reshape`` refuses the target layer's output."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _kind_and_shape(value) -> str:
@@ -170,11 +183,13 @@ def _layers_with_maps(model: nn.Module, images: torch.Tensor) -> list[str]:
     return found
 
 
-def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool, any_output: bool = False):
+def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool, any_output: bool = False,
+             reshape: Callable[[torch.Tensor], torch.Tensor] | None = None):
     """Run the model once and capture the target layer's output ``A``.
 
     Returns ``(name, A, logits, images_on_device)``, ``name`` being the
-    target layer's name in ``model.named_modules()``. With ``grad=True`` the forward
+    target layer's name in ``model.named_modules()``; ``A`` is the output as
+    the layer gave it (``reshape(A)`` must be ``(B, K, h, w)`` maps). With ``grad=True`` the forward
     pass runs without autograd up to the target layer; there ``A`` becomes a
     fresh leaf that requires grad and autograd records the rest, so
     ``torch.autograd.grad(score, A)`` touches nothing below the target layer.
@@ -192,8 +207,17 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
     def hook(mod, inputs, output):
         if "A" in captured:
             raise _TwiceCalled()
-        if not isinstance(output, torch.Tensor) or output.dim() != 4:
-            raise _NotAFeatureMap(_kind_and_shape(output))
+        if reshape is not None and isinstance(output, torch.Tensor):
+            try:
+                maps = reshape(output.detach())
+            except Exception as error:  # the caller's function: said with the layer's name below
+                raise _ReshapeFailed(error) from error
+            if not isinstance(maps, torch.Tensor) or maps.dim() != 4 or maps.shape[0] != output.shape[0]:
+                raise _NotAFeatureMap(f"{_kind_and_shape(output)}, which reshape turns into "
+                                      f"{_kind_and_shape(maps)}")
+        elif not isinstance(output, torch.Tensor) or output.dim() != 4:
+            raise _NotAFeatureMap(_kind_and_shape(output),
+                                  tokens=isinstance(output, torch.Tensor) and output.dim() == 3)
         if grad:
             torch.set_grad_enabled(True)  # the no_grad block below restores the caller's mode
         a = output.detach()
@@ -202,12 +226,15 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
         captured["A"] = a
         return a.clone()
 
-    wrong_output = None
+    wrong_output, tokens = None, False
     try:
         with _forward_hooks([(module, hook)]), _eval_mode(model), torch.no_grad():
             logits = model(images)
     except _NotAFeatureMap as err:
-        wrong_output = err.description
+        wrong_output, tokens = err.description, err.tokens
+    except _ReshapeFailed as err:
+        raise ValueError(f"reshape could not turn the output of target_layer {name!r} into maps: "
+                         f"{type(err.error).__name__}: {err.error}") from err.error
     except _TwiceCalled:
         raise ValueError(f"target_layer {name!r} runs more than once in model.forward (a module used twice); "
                          "its maps are ambiguous: pick a layer that runs once, e.g. a separate module for each use"
@@ -220,9 +247,11 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
     if wrong_output is not None:
         with _eval_mode(model):
             maps = _layers_with_maps(model, images)
+        hint = ("; a transformer block's (B, tokens, channels) output can be explained by grad_cam and "
+                "grad_cam_pp with reshape=tokens_to_grid" if tokens else "")
         raise ValueError(
             f"target_layer {name!r} outputs {wrong_output}; CAM methods need a (B, K, h, w) "
-            f"feature map. Layers with 4-D outputs: {', '.join(maps) if maps else 'none found'}"
+            f"feature map{hint}. Layers with 4-D outputs: {', '.join(maps) if maps else 'none found'}"
         )
     if "A" not in captured:
         raise ValueError(f"target_layer {name!r} did not run during the forward pass; "
@@ -312,16 +341,25 @@ def _gradient_map(
     target_layer: str | nn.Module,
     classes: int | Sequence[int] | torch.Tensor | Callable | None,
     weigh: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The pipeline of every gradient CAM: ``ReLU(sum_k weigh(A, g)_k * A_k)``, upsampled and scaled.
 
     ``weigh(A, g)`` gets the target layer's ``(B, K, h, w)`` maps and the
     gradient ``g = d y_c / d A`` of the chosen raw class scores, and returns
     ``(B, K, 1, 1)`` channel weights: the one thing in which the methods differ.
+    With ``reshape``, the gradient is taken with respect to the layer's own
+    output and then reshaped like it: for a rearrangement such as
+    :func:`tokens_to_grid` that is exactly the gradient with respect to the maps.
     """
+    if reshape is not None and not callable(reshape):
+        raise ValueError(f"reshape must be a function from the target layer's output to (B, K, h, w) maps, "
+                         f"e.g. tokens_to_grid, got {reshape!r}")
     target = _is_target_function(classes)
-    name, a, logits, images = _forward(model, images, target_layer, grad=True, any_output=target)
+    name, a, logits, images = _forward(model, images, target_layer, grad=True, any_output=target, reshape=reshape)
     grad = _gradient(name, logits, a, classes if target else _pick_classes(classes, logits))
+    if reshape is not None:
+        a, grad = reshape(a.detach()), reshape(grad)
     with torch.no_grad():
         maps = (weigh(a, grad) * a).sum(1).clamp_min(0)
     return _finish(maps, images.shape[-2:])
@@ -419,6 +457,8 @@ def grad_cam(
     images: torch.Tensor,
     target_layer: str | nn.Module,
     classes: int | Sequence[int] | torch.Tensor | Callable | None = None,
+    *,
+    reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Grad-CAM (Selvaraju et al., 2017) for any differentiable classifier.
 
@@ -444,6 +484,11 @@ def grad_cam(
             of a multi-label or regression head, the summed logits of a mask
             region of a segmentation output. Its scores must be computed from
             the model's output (differentiably) and be finite.
+        reshape: a function that turns the target layer's output into
+            ``(B, K, h, w)`` maps by rearranging it, for layers whose output
+            is not a feature map: :func:`tokens_to_grid` for a Vision
+            Transformer's ``(B, 1 + h*w, K)`` tokens (give it ``grid=`` or
+            ``class_tokens=`` through ``functools.partial`` when needed).
 
     Returns:
         ``(B, H, W)`` maps in ``[0, 1]`` on the model's device.
@@ -452,7 +497,7 @@ def grad_cam(
         ValueError: bad ``images``/``classes``/``target_layer``, or scores
             that do not depend on the target layer.
     """
-    return _gradient_map(model, images, target_layer, classes, _grad_cam_weights)
+    return _gradient_map(model, images, target_layer, classes, _grad_cam_weights, reshape)
 
 
 def grad_cam_pp(
@@ -460,6 +505,8 @@ def grad_cam_pp(
     images: torch.Tensor,
     target_layer: str | nn.Module,
     classes: int | Sequence[int] | torch.Tensor | Callable | None = None,
+    *,
+    reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Grad-CAM++ (Chattopadhay et al., 2018): pixel-wise weighted gradients.
 
@@ -472,7 +519,61 @@ def grad_cam_pp(
 
     Arguments, result and errors as :func:`grad_cam`.
     """
-    return _gradient_map(model, images, target_layer, classes, _grad_cam_pp_weights)
+    return _gradient_map(model, images, target_layer, classes, _grad_cam_pp_weights, reshape)
+
+
+def tokens_to_grid(tokens: torch.Tensor, *, class_tokens: int = 1, grid: tuple[int, int] | None = None
+                   ) -> torch.Tensor:
+    """Fold a Vision Transformer's tokens back into maps: ``(B, class_tokens + h*w, D)`` -> ``(B, D, h, w)``.
+
+    A ViT cuts the image into an ``h x w`` grid of patches, row by row, and
+    puts ``class_tokens`` extra tokens in front (1 for ViT's class token, 2
+    for DeiT's class and distillation tokens, 0 for a model that averages
+    its patch tokens). This drops those, infers the grid's side from the
+    number of patch tokens (``h = w = sqrt(N)``; pass ``grid=(h, w)`` for
+    non-square images) and moves the channels first, so that Grad-CAM treats
+    the ``D`` token channels as ``D`` maps. Nothing is hard-coded: a 224-pixel
+    image with 16-pixel patches gives 14 x 14, with 32-pixel patches 7 x 7.
+
+    Args:
+        tokens: ``(B, N, D)`` tokens, batch first.
+        class_tokens: how many tokens precede the patch tokens.
+        grid: ``(h, w)`` of the patch grid; default the square one.
+
+    Returns:
+        ``(B, D, h, w)``: the same values, rearranged.
+
+    Raises:
+        ValueError: ``tokens`` is not ``(B, N, D)``, or its patch tokens do not
+            form the grid (the message names the shape and the count).
+    """
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 3:
+        hint = " (already maps: no reshape needed)" if isinstance(tokens, torch.Tensor) and tokens.dim() == 4 else ""
+        raise ValueError(f"tokens must be a (B, N, D) tensor (batch, tokens, channels), got "
+                         f"{_kind_and_shape(tokens)}{hint}")
+    class_tokens = check_int(class_tokens, "class_tokens", minimum=0, what="tokens in front of the patch tokens")
+    batch, count, channels = tokens.shape
+    patches = count - class_tokens
+    if patches < 1:
+        raise ValueError(f"tokens of shape {tuple(tokens.shape)} have no patch tokens after {class_tokens} class "
+                         "token(s)")
+    if grid is None:
+        side = math.isqrt(patches)
+        if side * side != patches:
+            raise ValueError(
+                f"tokens of shape {tuple(tokens.shape)}: after {class_tokens} class token(s), {patches} patch "
+                f"tokens do not form a square grid; pass grid=(h, w) for a non-square image, or class_tokens= the "
+                f"number of tokens in front of the patches (0 if the model has none, 2 for DeiT)")
+        height = width = side
+    else:
+        if (not isinstance(grid, (tuple, list)) or len(grid) != 2
+                or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in grid)):
+            raise ValueError(f"grid must be (h, w), two positive ints, got {grid!r}")
+        height, width = int(grid[0]), int(grid[1])
+        if height * width != patches:
+            raise ValueError(f"tokens of shape {tuple(tokens.shape)}: after {class_tokens} class token(s), "
+                             f"{patches} patch tokens do not fill grid={height}x{width} ({height * width} patches)")
+    return tokens[:, class_tokens:].transpose(1, 2).reshape(batch, channels, height, width)
 
 
 # --------------------------------------------------------------------------- display and scores

@@ -2,6 +2,8 @@
 
 * :func:`trained_gapnet` -- a :class:`~camp_utils.models.GapNet` trained on the embedded
   ShapesDataset, trained once on first use and cached under ``data/`` (lessons 22, 23);
+* :func:`trained_vit` -- a :class:`~camp_utils.models.TinyViT` trained and cached the same
+  way (lesson 23, Grad-CAM on a Vision Transformer);
 * :func:`alexnet` -- torchvision's AlexNet with ImageNet weights when they are
   cached or may be downloaded, else random weights and a warning (lessons 22, 23).
 
@@ -24,11 +26,12 @@ from torch import nn
 from .checks import ensure_writable_folder
 from .data import ShapesDataset, shapes_loaders
 from .messages import say
-from .models import GapNet
+from .models import GapNet, TinyViT
 from .paths import cache_dir as default_cache_dir
 from .train import evaluate, fit
 
-__all__ = ["trained_gapnet", "GAPNET_RECIPE", "alexnet", "imagenet_categories", "PretrainedWeightsWarning"]
+__all__ = ["trained_gapnet", "GAPNET_RECIPE", "trained_vit", "VIT_RECIPE", "alexnet", "imagenet_categories",
+           "PretrainedWeightsWarning"]
 
 
 # How trained_gapnet trains; part of the cache fingerprint, so changing it retrains.
@@ -44,24 +47,47 @@ GAPNET_RECIPE = {
 }
 
 
-def _fingerprint(model: nn.Module) -> str:
+# How trained_vit trains (the same data and schedule; AdamW and more epochs, as transformers need).
+VIT_RECIPE = {
+    "dataset": {"name": "ShapesDataset", "image_size": 32, "seed": 0, "train": 6000, "valid": 1000, "test": 1000},
+    "model": {"dim": 32, "depth": 3, "heads": 2, "hidden": 64},
+    "optimizer": {"name": "AdamW", "lr": 3e-3, "weight_decay": 0.05},
+    "schedule": {"name": "OneCycleLR", "max_lr": 3e-3},
+    "epochs": 10,
+    "batch_size": 64,
+    "seed": 0,
+    "format": 1,
+}
+
+
+def _fingerprint(model: nn.Module, recipe: dict | None = None) -> str:
     shapes = [(k, list(v.shape)) for k, v in model.state_dict().items()]
-    blob = json.dumps({"recipe": GAPNET_RECIPE, "shapes": shapes, "torch": torch.__version__.split("+")[0]},
+    recipe = GAPNET_RECIPE if recipe is None else recipe
+    blob = json.dumps({"recipe": recipe, "shapes": shapes, "torch": torch.__version__.split("+")[0]},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _train_gapnet() -> tuple[GapNet, float, float]:
-    r = GAPNET_RECIPE
+def _new_gapnet() -> GapNet:
+    return GapNet(len(ShapesDataset.classes), **GAPNET_RECIPE["model"])
+
+
+def _new_vit() -> TinyViT:
+    return TinyViT(len(ShapesDataset.classes), VIT_RECIPE["dataset"]["image_size"], **VIT_RECIPE["model"])
+
+
+def _train(recipe: dict, build, optimizer) -> tuple[nn.Module, float, float]:
+    """Train ``build()`` by ``recipe`` (OneCycleLR stepped per batch); ``(model, test accuracy, seconds)``."""
+    r = recipe
     d = r["dataset"]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(r["seed"])
-        model = GapNet(len(ShapesDataset.classes), **r["model"])
+        model = build()
     train, _valid, test = shapes_loaders(
         r["batch_size"], sizes={k: d[k] for k in ("train", "valid", "test")},
         image_size=d["image_size"], seed=d["seed"],
     )
-    opt = torch.optim.Adam(model.parameters(), lr=r["optimizer"]["lr"], weight_decay=r["optimizer"]["weight_decay"])
+    opt = optimizer(model.parameters(), lr=r["optimizer"]["lr"], weight_decay=r["optimizer"]["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r["schedule"]["max_lr"], epochs=r["epochs"],
                                                 steps_per_epoch=len(train))
     start = time.perf_counter()
@@ -72,7 +98,16 @@ def _train_gapnet() -> tuple[GapNet, float, float]:
     return model.cpu().eval(), acc, seconds
 
 
-def _load_cache(path: Path, expected: str, model: GapNet) -> tuple[dict | None, str]:
+def _train_gapnet() -> tuple[GapNet, float, float]:
+    return _train(GAPNET_RECIPE, _new_gapnet, torch.optim.Adam)
+
+
+def _train_vit() -> tuple[TinyViT, float, float]:
+    return _train(VIT_RECIPE, _new_vit, torch.optim.AdamW)
+
+
+def _load_cache(path: Path, expected: str, model: nn.Module, function: str = "trained_gapnet"
+                ) -> tuple[dict | None, str]:
     """Load a cache into ``model``: ``(info, "")`` if it is usable, else ``(None, why not)``."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
@@ -80,13 +115,13 @@ def _load_cache(path: Path, expected: str, model: GapNet) -> tuple[dict | None, 
         first_line = (str(err).strip().splitlines() or [""])[0][:160]
         return None, f"it cannot be read ({type(err).__name__}: {first_line})"
     if not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict):
-        return None, "it is not a trained_gapnet cache"
+        return None, f"it is not a {function} cache"
     if saved.get("fingerprint") != expected:
         return None, "it was made by another recipe, architecture or torch version (fingerprint differs)"
     try:
         model.load_state_dict(saved["state_dict"])
     except Exception as err:
-        return None, f"its tensors do not fit GapNet ({str(err).strip().splitlines()[0][:160]})"
+        return None, f"its tensors do not fit {type(model).__name__} ({str(err).strip().splitlines()[0][:160]})"
     broken = [name for name, t in model.state_dict().items()
               if t.is_floating_point() and not torch.isfinite(t).all()]
     if broken:
@@ -125,20 +160,40 @@ def trained_gapnet(*, cache_dir: str | os.PathLike | None = None, retrain: bool 
     Warns:
         UserWarning: "ignoring the cached model '<path>': <why>; training a new one".
     """
+    return _cached("trained_gapnet", "gapnet_shapes.pt", GAPNET_RECIPE, _new_gapnet, lambda: _train_gapnet(),
+                   cache_dir, retrain)
+
+
+def trained_vit(*, cache_dir: str | os.PathLike | None = None, retrain: bool = False) -> tuple[TinyViT, dict]:
+    """A :class:`TinyViT` trained on ShapesDataset, from the cache or trained now.
+
+    Trained by :data:`VIT_RECIPE` (10 epochs of AdamW with OneCycleLR, about
+    half a minute on 2 CPU cores) on the same images as :func:`trained_gapnet`,
+    and cached the same way, as ``<cache_dir>/vit_shapes.pt``: arguments,
+    checks of the cache, warnings and errors are those of :func:`trained_gapnet`.
+
+    Returns:
+        ``(model, info)`` as :func:`trained_gapnet`.
+    """
+    return _cached("trained_vit", "vit_shapes.pt", VIT_RECIPE, _new_vit, lambda: _train_vit(), cache_dir, retrain)
+
+
+def _cached(function: str, filename: str, recipe: dict, build, train, cache_dir, retrain: bool):
+    """The cache logic of :func:`trained_gapnet` and :func:`trained_vit` (see the former's docstring)."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = folder / "gapnet_shapes.pt"
-    model = GapNet(len(ShapesDataset.classes), **GAPNET_RECIPE["model"])
-    expected = _fingerprint(model)
+    path = folder / filename
+    model = build()
+    expected = _fingerprint(model, recipe)
     if path.is_file() and not retrain:
-        info, why = _load_cache(path, expected, model)
+        info, why = _load_cache(path, expected, model, function)
         if info is not None:
             return model.eval(), info
-        warnings.warn(say("models.ignoring_cache", path=path, why=why), UserWarning, stacklevel=2)
+        warnings.warn(say("models.ignoring_cache", path=path, why=why), UserWarning, stacklevel=3)
     ensure_writable_folder(folder, "Pass cache_dir= a folder you can write, or set CAMP_CACHE_DIR or CAMP_DATA_DIR.")
     if path.exists() and not path.is_file():  # checked before training, not after half a minute of it
         raise ValueError(f"the cache path '{path}' exists but is not a file (a folder?); move it away or "
                          "pass another cache_dir=")
-    model, acc, seconds = _train_gapnet()
+    model, acc, seconds = train()
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     try:
         torch.save({"fingerprint": expected, "state_dict": model.state_dict(), "test_accuracy": acc}, tmp)

@@ -1,4 +1,5 @@
 """camp_utils.cam: golden values, identities, model state, errors, scores."""
+import functools
 import gc
 
 import numpy as np
@@ -6,8 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from camp_utils.cam import cam, grad_cam, grad_cam_pp, mask_score, overlay, pointing_game
-from camp_utils.models import GapNet
+from camp_utils import weights
+from camp_utils.cam import cam, grad_cam, grad_cam_pp, mask_score, overlay, pointing_game, tokens_to_grid
+from camp_utils.models import GapNet, TinyViT
 
 # Two 2x2 feature maps used as the target layer's output (the input passes an Identity).
 A0 = [[1.0, 0.0], [0.0, 2.0]]
@@ -587,3 +589,185 @@ def test_maps_of_another_size_are_resized_to_the_images():
     result = faithfulness(_TopLeft(), _bright_top_left(), small, torch.zeros(6, dtype=torch.long), steps=4,
                           baseline="zeros")
     assert result.deletion[1] == pytest.approx(0.5)
+
+
+# =========================================================================== Grad-CAM on a Vision Transformer's tokens
+# tokens_to_grid, reshape= and TinyViT (issue 30, #2).
+
+
+class ToTokens(nn.Module):
+    """(B, D, h, w) maps -> (B, 1 + h*w, D) tokens, a zero class token in front (row-major patches)."""
+
+    def forward(self, x):
+        patches = x.flatten(2).transpose(1, 2)
+        return torch.cat([torch.zeros_like(patches[:, :1]), patches], 1)
+
+
+class MeanOfPatches(nn.Module):
+    """The patch tokens' mean (the class token left out): a transformer's 'global average pooling'."""
+
+    def forward(self, tokens):
+        return tokens[:, 1:].mean(1)
+
+
+class ClassTokenOnly(nn.Module):
+    """Reads the class token only, as a ViT's head does after its last block."""
+
+    def forward(self, tokens):
+        return tokens[:, 0] + tokens[:, 0].square()
+
+
+def token_net(reader):
+    fc = gap_net()[3]  # the same linear layer as test_cam's GAP network
+    return nn.Sequential(ToTokens(), nn.Identity(), reader, fc)
+
+
+# --------------------------------------------------------------------------- tokens_to_grid
+def test_tokens_to_grid_drops_the_class_token_and_folds_the_patches_row_by_row():
+    tokens = torch.arange(1, 11.0).reshape(1, 5, 2)  # class token (1, 2), then patches (3, 4) ... (9, 10)
+    grid = tokens_to_grid(tokens)
+    assert grid.shape == (1, 2, 2, 2)
+    assert torch.equal(grid[0, 0], torch.tensor([[3.0, 5], [7, 9]]))
+    assert torch.equal(grid[0, 1], torch.tensor([[4.0, 6], [8, 10]]))
+    assert torch.equal(tokens_to_grid(tokens[:, 1:], class_tokens=0), grid)
+    # DeiT: class and distillation tokens in front
+    assert torch.equal(tokens_to_grid(torch.cat([tokens[:, :1], tokens], 1), class_tokens=2), grid)
+    # a non-square image: 2 x 3 patches, row-major
+    wide = torch.arange(7.0).reshape(1, 7, 1)
+    assert torch.equal(tokens_to_grid(wide, grid=(2, 3))[0, 0], torch.tensor([[1.0, 2, 3], [4, 5, 6]]))
+
+
+def test_the_side_is_inferred_not_hard_coded():
+    for side in (7, 8, 14):  # 224 px with 32 px or 16 px patches; our 32 px images with a 4x stem
+        assert tokens_to_grid(torch.zeros(2, 1 + side * side, 3)).shape == (2, 3, side, side)
+
+
+@pytest.mark.parametrize(("tokens", "kwargs", "message"), [
+    (torch.zeros(2, 64, 8), {}, r"tokens of shape \(2, 64, 8\): after 1 class token\(s\), 63 patch tokens do not "
+                                r"form a square grid; pass grid=\(h, w\).*class_tokens="),
+    (torch.zeros(2, 65, 8), {"class_tokens": 0}, r"65 patch tokens do not form a square grid"),
+    (torch.zeros(2, 8, 4, 4), {}, r"tokens must be a \(B, N, D\) tensor .*got a tensor of shape \(2, 8, 4, 4\) "
+                                  r"\(already maps: no reshape needed\)"),
+    (torch.zeros(2, 65), {}, r"tokens must be a \(B, N, D\) tensor .*shape \(2, 65\)"),
+    ([[1.0]], {}, r"tokens must be a \(B, N, D\) tensor .*got a list"),
+    (torch.zeros(2, 1, 8), {}, r"no patch tokens after 1 class token"),
+    (torch.zeros(2, 7, 8), {"grid": (2, 2)}, r"6 patch tokens do not fill grid=2x2 \(4 patches\)"),
+    (torch.zeros(2, 7, 8), {"grid": (2, 3.0)}, r"grid must be \(h, w\), two positive ints, got \(2, 3.0\)"),
+    (torch.zeros(2, 7, 8), {"grid": 6}, r"grid must be \(h, w\)"),
+    (torch.zeros(2, 7, 8), {"class_tokens": -1}, r"class_tokens must be"),
+])
+def test_tokens_that_do_not_form_the_grid_are_named(tokens, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tokens_to_grid(tokens, **kwargs)
+
+
+# --------------------------------------------------------------------------- grad_cam(..., reshape=)
+@pytest.mark.parametrize("method", [grad_cam, grad_cam_pp])
+def test_grad_cam_of_tokens_equals_grad_cam_of_the_same_maps(method):
+    # The same numbers as test_cam's GAP network, carried as tokens: the maps must be identical.
+    expected = method(gap_net(), torch.cat([MAPS, 2 * MAPS.flip(-1)]), "0", classes=[0, 1])
+    maps = method(token_net(MeanOfPatches()), torch.cat([MAPS, 2 * MAPS.flip(-1)]), "1", classes=[0, 1],
+                  reshape=tokens_to_grid)
+    assert close(maps, expected) and maps.abs().sum() > 0
+
+
+def test_grad_cam_of_tokens_by_hand():
+    # class 0: d y0 / d token = w0 / 4 for every patch -> alpha = (2, -1) / 4; 2*A0 - A1 = [[2, -3], [-1, 4]],
+    # ReLU -> [[2, 0], [0, 4]] / 4
+    maps = grad_cam(token_net(MeanOfPatches()), MAPS, "1", reshape=tokens_to_grid)
+    assert close(maps[0], [[0.5, 0], [0, 1]])
+
+
+def test_tokens_that_reach_the_score_through_nothing_give_all_zero_maps():
+    # The head reads the class token only: every patch token's gradient is exactly zero, so the map is
+    # zero everywhere -- the pitfall of explaining a ViT's last block.
+    maps = grad_cam(token_net(ClassTokenOnly()), torch.randn(3, 2, 2, 2), "1", reshape=tokens_to_grid)
+    assert torch.equal(maps, torch.zeros(3, 2, 2))
+
+
+def test_a_token_layer_without_reshape_points_to_tokens_to_grid():
+    with pytest.raises(ValueError, match=r"target_layer '1' outputs a tensor of shape \(1, 5, 2\); CAM methods "
+                                         r"need a \(B, K, h, w\) feature map; .*reshape=tokens_to_grid"):
+        grad_cam(token_net(MeanOfPatches()), MAPS, "1")
+
+
+def test_a_reshape_that_fails_is_named_with_the_layer():
+    with pytest.raises(ValueError, match=r"reshape could not turn the output of target_layer '1' into maps: "
+                                         r"ValueError: tokens of shape \(1, 5, 2\): after 2 class token"):
+        grad_cam(token_net(MeanOfPatches()), MAPS, "1", reshape=functools.partial(tokens_to_grid, class_tokens=2))
+    with pytest.raises(ValueError, match=r"outputs a tensor of shape \(1, 5, 2\), which reshape turns into a "
+                                         r"tensor of shape \(1, 10\)"):
+        grad_cam(token_net(MeanOfPatches()), MAPS, "1", reshape=lambda t: t.flatten(1))
+    with pytest.raises(ValueError, match="reshape must be a function"):
+        grad_cam(token_net(MeanOfPatches()), MAPS, "1", reshape="tokens_to_grid")
+
+
+# --------------------------------------------------------------------------- TinyViT
+def test_tiny_vit_shapes_and_its_layers_for_grad_cam():
+    torch.manual_seed(0)
+    model = TinyViT(4, 16).eval()
+    images = torch.randn(3, 3, 16, 16)
+    assert model(images).shape == (3, 4)
+    assert model.tokens(images).shape == (3, 1 + 16, 32)  # a 4x4 grid of patches and the class token
+    for method in (grad_cam, grad_cam_pp):
+        maps = method(model, images, "blocks.2.norm1", reshape=tokens_to_grid)
+        assert maps.shape == (3, 16, 16) and maps.min() >= 0 and maps.max() <= 1
+        assert maps.amax() == 1  # random weights: some maps are all zeros (ReLU of negative evidence), not all
+        # the last block's patch tokens do not reach the head: nothing to explain there
+        assert torch.equal(method(model, images, "blocks.2", reshape=tokens_to_grid), torch.zeros(3, 16, 16))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"image_size": 30}, "image_size must be a multiple of 4"),
+    ({"dim": 30, "heads": 4}, r"dim must be a multiple of heads .*dim=30, heads=4"),
+    ({"depth": 0}, "depth must be"),
+    ({"classes": 1}, "classes must be an int >= 2"),
+])
+def test_tiny_vit_refuses_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TinyViT(**{"classes": 4, **kwargs})
+
+
+def test_tiny_vit_names_the_input_it_expects():
+    with pytest.raises(ValueError, match=r"TinyViT\(image_size=32\) expects inputs of shape \(B, 3, 32, 32\), "
+                                         r"got \(1, 3, 64, 64\)"):
+        TinyViT(4)(torch.zeros(1, 3, 64, 64))
+
+
+# --------------------------------------------------------------------------- trained_vit's cache
+@pytest.fixture
+def tiny_vit_recipe(monkeypatch):
+    dataset = dict(weights.VIT_RECIPE["dataset"], train=128, valid=64, test=64)
+    monkeypatch.setitem(weights.VIT_RECIPE, "dataset", dataset)
+    monkeypatch.setitem(weights.VIT_RECIPE, "epochs", 1)
+
+
+def test_trained_vit_trains_once_then_loads_its_own_cache(tmp_path, tiny_vit_recipe, monkeypatch):
+    first, info = weights.trained_vit(cache_dir=tmp_path)
+    assert info["source"] == "trained" and (tmp_path / "vit_shapes.pt").is_file()
+    second, info2 = weights.trained_vit(cache_dir=tmp_path)
+    assert info2["source"] == "cache" and isinstance(second, TinyViT) and not second.training
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    # a GapNet cache in the same folder is another file; a ViT recipe change retrains the ViT only
+    monkeypatch.setitem(weights.VIT_RECIPE, "batch_size", 32)
+    with pytest.warns(UserWarning, match=r"vit_shapes.pt': it was made by another recipe"):
+        assert weights.trained_vit(cache_dir=tmp_path)[1]["source"] == "trained"
+
+
+def test_a_gapnet_file_in_the_vit_cache_is_named(tmp_path, tiny_vit_recipe):
+    weights.trained_vit(cache_dir=tmp_path)
+    saved = torch.load(tmp_path / "vit_shapes.pt", weights_only=True)
+    saved["state_dict"].pop("head.bias")
+    torch.save(saved, tmp_path / "vit_shapes.pt")
+    with pytest.warns(UserWarning, match="its tensors do not fit TinyViT"):
+        assert weights.trained_vit(cache_dir=tmp_path)[1]["source"] == "trained"
+    (tmp_path / "vit_shapes.pt").write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="vit_shapes.pt': it cannot be read"):
+        weights.trained_vit(cache_dir=tmp_path)
+
+
+def test_real_trained_vit_reaches_90_percent():
+    """The ViT lesson 23 explains, from the cache it uses (trained there on a clean clone, half a minute)."""
+    model, info = weights.trained_vit()
+    assert info["test_accuracy"] >= 0.9
+    assert isinstance(model, TinyViT) and not model.training

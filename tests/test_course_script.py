@@ -203,24 +203,41 @@ def test_the_full_run_spreads_each_pass_over_workers_with_a_share_of_the_cores_e
         ran.append((cmd[1:], env))  # after "<python>"
         return 0
 
+    class Popen:  # the warm-up's side-by-side trainings
+        def __init__(self, cmd, cwd, env):
+            ran.append((cmd[1:], env))
+
+        def wait(self):
+            return 0
+
     monkeypatch.setattr(course.subprocess, "call", call)
+    monkeypatch.setattr(course.subprocess, "Popen", Popen)
     assert course.cmd_test(course.Path("python"), []) == 0
     commands = [cmd for cmd, _ in ran]
     xdist = ["-n", "2", "--dist", "loadfile"]
+    warm = [["-c", code] for code in course.WARM_MODELS]
+    assert [code.split("; ")[1] for code in course.WARM_MODELS] == ["trained_gapnet()", "trained_vit()"]
     assert commands == [["-m", "ruff", "check", *course.LINTED],
-                        ["-c", course.WARM_GAPNET], ["-m", "pytest", *xdist],
-                        ["-c", course.WARM_GAPNET], ["-m", "pytest", *xdist, "notebooks/zh"]]
-    (_, warm_native), (_, native), (_, warm_generic), (_, generic) = ran[1:]
-    # each worker one of the two cores; the GapNet of each setting is trained (if missing) alone, with all threads
+                        *warm, ["-m", "pytest", *xdist],
+                        *warm, ["-m", "pytest", *xdist, "notebooks/zh"]]
+    (_, gapnet_native), (_, vit_native), (_, native), (_, gapnet_generic), (_, vit_generic), (_, generic) = ran[1:]
+    # each worker one of the two cores; the models of each setting are trained (if missing) side by side, before
+    # the workers start, one core each
     assert native["OMP_NUM_THREADS"] == native["MKL_NUM_THREADS"] == "1" == generic["OMP_NUM_THREADS"]
-    assert "OMP_NUM_THREADS" not in warm_native and "OMP_NUM_THREADS" not in warm_generic
-    assert warm_generic["CAMP_CACHE_DIR"] == generic["CAMP_CACHE_DIR"] and generic["ATEN_CPU_CAPABILITY"] == "default"
-    assert "CAMP_CACHE_DIR" not in warm_native and "CAMP_CACHE_DIR" not in native
+    assert gapnet_native["OMP_NUM_THREADS"] == vit_generic["MKL_NUM_THREADS"] == "1"
+    assert gapnet_generic["CAMP_CACHE_DIR"] == vit_generic["CAMP_CACHE_DIR"] == generic["CAMP_CACHE_DIR"]
+    assert generic["ATEN_CPU_CAPABILITY"] == vit_generic["ATEN_CPU_CAPABILITY"] == "default"
+    assert "CAMP_CACHE_DIR" not in vit_native and "CAMP_CACHE_DIR" not in native
 
     ran.clear()  # --portable: the same workers; a setting that fixes the threads keeps its own
     assert course.cmd_test(course.Path("python"), [], "1thread") == 0
-    assert [cmd for cmd, _ in ran] == [["-c", course.WARM_GAPNET], ["-m", "pytest", *xdist, "notebooks"]]
-    assert ran[1][1]["OMP_NUM_THREADS"] == "1" and ran[0][1]["OMP_NUM_THREADS"] == "1"
+    assert [cmd for cmd, _ in ran] == [*warm, ["-m", "pytest", *xdist, "notebooks"]]
+    assert ran[2][1]["OMP_NUM_THREADS"] == "1" and ran[0][1]["OMP_NUM_THREADS"] == "1"
+
+    monkeypatch.setattr(course, "usable_cores", lambda: 8)  # 8 cores: 4 threads for each training
+    ran.clear()
+    assert course.warm_models(course.Path("python"), {}) == 0
+    assert [env["OMP_NUM_THREADS"] for _, env in ran] == ["4", "4"]
 
     ran.clear()  # a selection runs in one process, as given
     assert course.cmd_test(course.Path("python"), ["tests/test_tb_events.py"]) == 0
