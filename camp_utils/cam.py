@@ -5,6 +5,8 @@
 * :func:`grad_cam` -- Grad-CAM (Selvaraju et al., 2017): channel weights are
   the spatial mean of the gradient of the raw class score;
 * :func:`grad_cam_pp` -- Grad-CAM++ (Chattopadhay et al., 2018);
+* :func:`hires_cam` -- HiResCAM (Draelos & Carin, 2020): the gradient kept per
+  position, for targets that read one region of the output;
 * :func:`tokens_to_grid` -- a Vision Transformer's tokens folded back into maps,
   for ``grad_cam(..., reshape=tokens_to_grid)``;
 * :func:`overlay` -- a heat map blended over an image, for display;
@@ -54,8 +56,8 @@ from .checks import check_choice, check_int, check_number
 from .hooks import find_layer
 from .state import eval_mode as _eval_mode
 
-__all__ = ["cam", "grad_cam", "grad_cam_pp", "tokens_to_grid", "overlay", "pointing_game", "mask_score", "Faithfulness",
-           "faithfulness"]
+__all__ = ["cam", "grad_cam", "grad_cam_pp", "hires_cam", "tokens_to_grid", "overlay", "pointing_game", "mask_score",
+           "Faithfulness", "faithfulness"]
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -370,6 +372,11 @@ def _grad_cam_weights(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return grad.mean((2, 3), keepdim=True)
 
 
+def _hires_cam_weights(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """HiResCAM: the gradient itself, ``(B, K, h, w)``: no average over the positions."""
+    return grad
+
+
 def _grad_cam_pp_weights(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """Grad-CAM++: ``w_k = sum_ij a_kij * ReLU(g_kij)``, ``a_kij = g^2 / (2 g^2 + sum_ab A_k[a, b] * g^3)``."""
     g2 = grad * grad
@@ -520,6 +527,34 @@ def grad_cam_pp(
     Arguments, result and errors as :func:`grad_cam`.
     """
     return _gradient_map(model, images, target_layer, classes, _grad_cam_pp_weights, reshape)
+
+
+def hires_cam(
+    model: nn.Module,
+    images: torch.Tensor,
+    target_layer: str | nn.Module,
+    classes: int | Sequence[int] | torch.Tensor | Callable | None = None,
+    *,
+    reshape: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """HiResCAM (Draelos & Carin, 2020): Grad-CAM without the average of the gradient over positions.
+
+    With ``A`` the target layer's ``(K, h, w)`` maps and ``g = d y / d A`` the
+    gradient of the explained score:
+
+        ``map = ReLU(sum_k g_k * A_k)``  (element-wise, position by position).
+
+    Grad-CAM weighs each channel by its gradient averaged over all positions,
+    so a score that reads one *region* of the output (a mask region of a
+    segmentation map) gets the same map as any other region whose evidence
+    uses the same channels. HiResCAM keeps the gradient where it is, so the
+    map stays with the positions that the score depends on. On a network that
+    ends in global average pooling and one linear layer the gradient is the
+    same at every position, and HiResCAM equals Grad-CAM.
+
+    Arguments, result and errors as :func:`grad_cam`.
+    """
+    return _gradient_map(model, images, target_layer, classes, _hires_cam_weights, reshape)
 
 
 def tokens_to_grid(tokens: torch.Tensor, *, class_tokens: int = 1, grid: tuple[int, int] | None = None

@@ -8,7 +8,16 @@ import torch
 from torch import nn
 
 from camp_utils import weights
-from camp_utils.cam import cam, grad_cam, grad_cam_pp, mask_score, overlay, pointing_game, tokens_to_grid
+from camp_utils.cam import (
+    cam,
+    grad_cam,
+    grad_cam_pp,
+    hires_cam,
+    mask_score,
+    overlay,
+    pointing_game,
+    tokens_to_grid,
+)
 from camp_utils.models import GapNet, TinyViT
 
 # Two 2x2 feature maps used as the target layer's output (the input passes an Identity).
@@ -98,7 +107,7 @@ def test_one_class_given_as_an_int_explains_every_image_for_it():
 
 
 # --------------------------------------------------------------------------- conventions
-@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp, hires_cam])
 def test_maps_are_batch_by_input_size_in_zero_one(method):
     model = GapNet(4, width=4)
     maps = method(model, torch.randn(5, 3, 24, 32), "features")
@@ -142,7 +151,7 @@ def hook_count(model):
                for m in model.modules())
 
 
-@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp, hires_cam])
 def test_model_is_left_as_it_was_found(method):
     model = GapNet(4, width=4).train()
     model.features[0].weight.requires_grad_(False)
@@ -206,7 +215,7 @@ def test_no_tensors_pile_up_over_a_thousand_calls():
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp, hires_cam])
 def test_images_must_be_a_float_batch(method):
     model = GapNet(4, width=4)
     with pytest.raises(ValueError, match=r"\(B, C, H, W\) batch, got shape \(3, 16, 16\); add a batch"):
@@ -215,7 +224,7 @@ def test_images_must_be_a_float_batch(method):
         method(model, torch.zeros(1, 3, 16, 16, dtype=torch.uint8), "features")
 
 
-@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp, hires_cam])
 def test_unknown_target_layer_suggests_close_names(method):
     with pytest.raises(ValueError, match=r"target_layer 'feature' is not a layer of GapNet; did you mean 'features'"):
         method(GapNet(4, width=4), torch.randn(1, 3, 16, 16), "feature")
@@ -408,7 +417,7 @@ def test_a_numpy_integer_class_is_one_class_for_every_image():
     assert close(maps[0], ZEROS) and close(maps[1], MAP_CLASS_1)
 
 
-@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp, hires_cam])
 def test_an_image_with_a_nan_pixel_is_refused_not_explained_by_zeros(method):
     torch.manual_seed(0)
     model = GapNet(4, width=4)
@@ -467,7 +476,7 @@ def test_grad_cam_under_inference_mode_says_why_it_cannot_work():
 
 
 # --------------------------------------------------------------------------- one pipeline
-@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp])
+@pytest.mark.parametrize("method", [cam, grad_cam, grad_cam_pp, hires_cam])
 def test_the_target_layer_is_looked_up_once_per_call(method, monkeypatch):
     import camp_utils.cam as cam_module
 
@@ -771,3 +780,50 @@ def test_real_trained_vit_reaches_90_percent():
     model, info = weights.trained_vit()
     assert info["test_accuracy"] >= 0.9
     assert isinstance(model, TinyViT) and not model.training
+
+
+# =========================================================================== HiResCAM (issue 30, #1: a mask region)
+class PerPosition(nn.Module):
+    """The linear layer of test_cam's GAP network applied at every position: (B, 2, h, w) class maps."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = gap_net()[3]
+
+    def forward(self, x):
+        return torch.einsum("bkhw,ck->bchw", x, self.fc.weight) + self.fc.bias[:, None, None]
+
+
+def test_hires_cam_by_hand_on_a_network_without_gap():
+    # class 0 of flat_net: g = the weights at each position, [[1, 1], [1, 1]] on A0 and [[1, 0], [0, 1]] on A1;
+    # sum g * A = A0 + [[1, 0], [0, 1]] * A1 = [[1, 0], [0, 2]] -> [[0.5, 0], [0, 1]]
+    maps = hires_cam(flat_net(), MAPS, "0", classes=[0])
+    assert close(maps[0], [[0.5, 0], [0, 1]])
+
+
+@pytest.mark.parametrize("classes", [None, [1]])
+def test_hires_cam_equals_grad_cam_on_a_gap_network(classes):
+    images = torch.cat([MAPS, MAPS.flip(-1) * 2])
+    assert close(hires_cam(gap_net(), images, "0", classes=classes * 2 if classes else None),
+                 grad_cam(gap_net(), images, "0", classes=classes * 2 if classes else None))
+
+
+def test_a_region_target_keeps_its_region_with_hires_cam_and_loses_it_with_grad_cam():
+    # Two identical halves: the score of class 0 summed over the right column only. Grad-CAM averages the
+    # gradient over the positions, so the right column's target gives the left column's map; HiResCAM does not.
+    images = torch.cat([MAPS, MAPS], 3)   # (1, 2, 2, 4): the same 2x2 maps twice
+    right = torch.zeros(2, 4)
+    right[:, 2:] = 1
+
+    def right_half(y):
+        return (y[:, 0] * right).sum((1, 2))
+
+    def left_half(y):
+        return (y[:, 0] * (1 - right)).sum((1, 2))
+
+    net = nn.Sequential(nn.Identity(), PerPosition())   # the identity is the target layer: its output is the maps
+    assert torch.equal(grad_cam(net, images, "0", classes=right_half), grad_cam(net, images, "0", classes=left_half))
+    hires = hires_cam(net, images, "0", classes=right_half)
+    assert torch.equal(hires[0, :, :2], torch.zeros(2, 2)) and hires[0, :, 2:].max() == 1
+    # per position: 2*A0 - A1 = [[2, -3], [-1, 4]] on the right half, ReLU, scaled by 4
+    assert close(hires[0, :, 2:], [[0.5, 0], [0, 1]])
