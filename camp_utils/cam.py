@@ -13,7 +13,7 @@
 * :func:`pointing_game`, :func:`mask_score` -- do the maps point at the object?
 * :func:`faithfulness` -- does the model need what they point at? (deletion and insertion curves)
 
-Shared conventions of the three map functions:
+Shared conventions of the map functions:
 
 * ``images`` is a ``(B, C, H, W)`` batch, moved to the model's device (not
   converted: images of another dtype than the model's, or too small for it,
@@ -548,9 +548,9 @@ def hires_cam(
     so a score that reads one *region* of the output (a mask region of a
     segmentation map) gets the same map as any other region whose evidence
     uses the same channels. HiResCAM keeps the gradient where it is, so the
-    map stays with the positions that the score depends on. On a network that
-    ends in global average pooling and one linear layer the gradient is the
-    same at every position, and HiResCAM equals Grad-CAM.
+    map stays with the positions that the score depends on. At the layer that
+    a global average pooling reads (followed by one linear layer) the gradient
+    is the same at every position, and HiResCAM equals Grad-CAM there.
 
     Arguments, result and errors as :func:`grad_cam`.
     """
