@@ -249,8 +249,8 @@ def _forward(model: nn.Module, images: torch.Tensor, target_layer, *, grad: bool
     if wrong_output is not None:
         with _eval_mode(model):
             maps = _layers_with_maps(model, images)
-        hint = ("; a transformer block's (B, tokens, channels) output can be explained by grad_cam and "
-                "grad_cam_pp with reshape=tokens_to_grid" if tokens else "")
+        hint = ("; a transformer block's (B, tokens, channels) output can be explained by grad_cam, "
+                "grad_cam_pp and hires_cam with reshape=tokens_to_grid" if tokens else "")
         raise ValueError(
             f"target_layer {name!r} outputs {wrong_output}; CAM methods need a (B, K, h, w) "
             f"feature map{hint}. Layers with 4-D outputs: {', '.join(maps) if maps else 'none found'}"
@@ -349,7 +349,8 @@ def _gradient_map(
 
     ``weigh(A, g)`` gets the target layer's ``(B, K, h, w)`` maps and the
     gradient ``g = d y_c / d A`` of the chosen raw class scores, and returns
-    ``(B, K, 1, 1)`` channel weights: the one thing in which the methods differ.
+    ``(B, K, 1, 1)`` channel weights, or ``(B, K, h, w)`` weights per position
+    (HiResCAM): the one thing in which the methods differ.
     With ``reshape``, the gradient is taken with respect to the layer's own
     output and then reshaped like it: for a rearrangement such as
     :func:`tokens_to_grid` that is exactly the gradient with respect to the maps.
